@@ -1,0 +1,49 @@
+// Package jwt issues and verifies JSON Web Tokens (RFC 7519) for access
+// and refresh use.
+//
+// An [Issuer] and a [Verifier] are built once from a config and then used
+// from any number of goroutines:
+//
+//	key, _ := jwt.NewHMACKey("k1", jwt.HS256, secret)
+//	keys, _ := jwt.NewKeySet(key)
+//	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: "https://auth.example"})
+//	ver, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: "https://auth.example"})
+//	tok, _ := iss.IssueAccess(jwt.Grant{Subject: userID})
+//	claims, err := ver.VerifyAccess(ctx, tok.Raw)
+//
+// Signatures are computed and checked by github.com/lestrrat-go/jwx/v3;
+// jwtkit parses the token form, header and claims itself, strictly, and
+// keeps jwx types out of its API.
+//
+// # Security
+//
+// Algorithms are pinned by the keys: every [Key] is bound to one
+// algorithm, a [KeySet] holds one key family, and the token header never
+// chooses a key type or an algorithm. A header alg that is missing or
+// differs from the key's algorithm is refused ([ErrAlgorithm]); "none" does
+// not exist. Headers that ask for a processing model jwtkit does not
+// implement (crit, b64, zip, jku, x5u, jwk, x5c, cty, JWE members) are
+// refused ([ErrHeader]); no key is ever fetched or taken from a token.
+//
+// Tokens are checked for strict compact form before any decoding: at most
+// 8 KiB by default, exactly two dots, only base64url characters, canonical
+// unpadded encoding. A byte string therefore has exactly one accepted
+// encoding, and a token cannot be malleated into another accepted string
+// (except where the signature scheme itself allows it, such as ECDSA's
+// high-S form; revocation is keyed on jti for that reason).
+//
+// Header and claims must each be one JSON object with valid UTF-8, no
+// duplicate member names (claims: not even differing in case) and nothing
+// after the object. exp is required and must be a JSON number; nbf and iat
+// are checked when present; exp may not lie further from iat than the
+// configured maximum lifetime.
+//
+// Access tokens carry typ "at+jwt" (RFC 9068) and refresh tokens typ
+// "refresh+jwt"; [Verifier.VerifyAccess] and [Verifier.VerifyRefresh] each
+// accept only their own kind. Tokens minted by other libraries without
+// that marker (typ absent or "JWT", as python-jose writes them) are
+// accepted as access tokens only with [VerifierConfig.AllowPlainJWT].
+//
+// HMAC secrets shorter than the hash output and RSA moduli under 2048 bits
+// are refused ([ErrWeakKey]).
+package jwt

@@ -1,0 +1,387 @@
+package jwt
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"fmt"
+	"sync/atomic"
+)
+
+// Algorithm is a JWS signature algorithm (RFC 7518, RFC 8037). Only the
+// exported constants are accepted; "none" does not exist here.
+type Algorithm string
+
+// The supported algorithms.
+const (
+	HS256 Algorithm = "HS256"
+	HS384 Algorithm = "HS384"
+	HS512 Algorithm = "HS512"
+	RS256 Algorithm = "RS256"
+	RS384 Algorithm = "RS384"
+	RS512 Algorithm = "RS512"
+	PS256 Algorithm = "PS256"
+	PS384 Algorithm = "PS384"
+	PS512 Algorithm = "PS512"
+	ES256 Algorithm = "ES256"
+	ES384 Algorithm = "ES384"
+	ES512 Algorithm = "ES512"
+	EdDSA Algorithm = "EdDSA"
+)
+
+// keyFamily groups algorithms whose keys are interchangeable in kind. A key
+// set holds one family only, so a public key can never be mistaken for an
+// HMAC secret.
+type keyFamily uint8
+
+const (
+	familyHMAC keyFamily = iota + 1
+	familyRSA
+	familyEC
+	familyEdDSA
+)
+
+func (a Algorithm) family() keyFamily {
+	switch a {
+	case HS256, HS384, HS512:
+		return familyHMAC
+	case RS256, RS384, RS512, PS256, PS384, PS512:
+		return familyRSA
+	case ES256, ES384, ES512:
+		return familyEC
+	case EdDSA:
+		return familyEdDSA
+	}
+	return 0
+}
+
+// hmacMinBytes is the hash output size, the RFC 7518 §3.2 floor.
+func (a Algorithm) hmacMinBytes() int {
+	switch a {
+	case HS256:
+		return 32
+	case HS384:
+		return 48
+	case HS512:
+		return 64
+	}
+	return 0
+}
+
+func (a Algorithm) curve() elliptic.Curve {
+	switch a {
+	case ES256:
+		return elliptic.P256()
+	case ES384:
+		return elliptic.P384()
+	case ES512:
+		return elliptic.P521()
+	}
+	return nil
+}
+
+// Valid reports whether a is one of the supported algorithms.
+func (a Algorithm) Valid() bool { return a.family() != 0 }
+
+// String returns the algorithm's JWS name.
+func (a Algorithm) String() string { return string(a) }
+
+// MinRSABits is the smallest RSA modulus jwtkit accepts (RFC 7518 §3.3).
+const MinRSABits = 2048
+
+// Key is one signing or verification key, bound to exactly one algorithm
+// and identified by a key ID (the kid header). A Key is immutable and safe
+// for concurrent use.
+type Key struct {
+	id        string
+	alg       Algorithm
+	signer    any // []byte for HMAC, crypto.Signer otherwise; nil if verify-only
+	verifier  any // []byte for HMAC, the public key otherwise
+	public    crypto.PublicKey
+	hdrAccess string // base64url protected header for access tokens
+	hdrRefres string // base64url protected header for refresh tokens
+}
+
+// ID returns the key ID ("" when the key has none).
+func (k *Key) ID() string { return k.id }
+
+// Algorithm returns the algorithm the key is bound to.
+func (k *Key) Algorithm() Algorithm { return k.alg }
+
+// CanSign reports whether the key holds private or secret material.
+func (k *Key) CanSign() bool { return k.signer != nil }
+
+// Public returns the public key, or nil for an HMAC key (whose secret has
+// no public half and is never exported).
+func (k *Key) Public() crypto.PublicKey { return k.public }
+
+// IsSymmetric reports whether the key is an HMAC secret.
+func (k *Key) IsSymmetric() bool { return k.alg.family() == familyHMAC }
+
+func (k *Key) String() string {
+	// Never print key material.
+	return fmt.Sprintf("jwt.Key{kid:%q alg:%s signing:%t}", k.id, k.alg, k.CanSign())
+}
+
+// NewHMACKey returns an HMAC key for HS256, HS384 or HS512. The secret must
+// be at least as long as the hash output (32, 48 or 64 bytes); shorter
+// secrets fail with [ErrWeakKey]. The secret is copied.
+func NewHMACKey(kid string, alg Algorithm, secret []byte) (*Key, error) {
+	if alg.family() != familyHMAC {
+		return nil, fmt.Errorf("%w: %s is not an HMAC algorithm", ErrKeyMismatch, alg)
+	}
+	if min := alg.hmacMinBytes(); len(secret) < min {
+		return nil, fmt.Errorf("%w: %s needs a secret of at least %d bytes, got %d", ErrWeakKey, alg, min, len(secret))
+	}
+	s := append([]byte(nil), secret...)
+	return newKey(kid, alg, s, s, nil)
+}
+
+// NewSigningKey returns a key that signs with the private key priv
+// (*rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey or any
+// crypto.Signer with such a public key, e.g. an HSM or KMS handle) and
+// verifies with its public half. The key type must fit alg
+// ([ErrKeyMismatch]) and RSA moduli must have at least [MinRSABits] bits
+// ([ErrWeakKey]).
+func NewSigningKey(kid string, alg Algorithm, priv crypto.Signer) (*Key, error) {
+	if priv == nil {
+		return nil, fmt.Errorf("%w: nil private key", ErrKeyMismatch)
+	}
+	pub := priv.Public()
+	if err := checkPublic(alg, pub); err != nil {
+		return nil, err
+	}
+	return newKey(kid, alg, priv, pub, pub)
+}
+
+// NewVerificationKey returns a verification-only key for the public key pub
+// (*rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey). The same checks
+// as [NewSigningKey] apply.
+func NewVerificationKey(kid string, alg Algorithm, pub crypto.PublicKey) (*Key, error) {
+	if err := checkPublic(alg, pub); err != nil {
+		return nil, err
+	}
+	return newKey(kid, alg, nil, pub, pub)
+}
+
+// GenerateKey creates a fresh key for alg: a random secret of the hash
+// size for HMAC, RSA 2048 for RS*/PS*, the matching NIST curve for ES*, and
+// Ed25519 for EdDSA. It is meant for development and tests; production
+// keys come from a key manager or a file (see ParseKeyPEM).
+func GenerateKey(kid string, alg Algorithm) (*Key, error) {
+	switch alg.family() {
+	case familyHMAC:
+		secret := make([]byte, alg.hmacMinBytes())
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+		return NewHMACKey(kid, alg, secret)
+	case familyRSA:
+		priv, err := rsa.GenerateKey(rand.Reader, MinRSABits)
+		if err != nil {
+			return nil, err
+		}
+		return NewSigningKey(kid, alg, priv)
+	case familyEC:
+		priv, err := ecdsa.GenerateKey(alg.curve(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		return NewSigningKey(kid, alg, priv)
+	case familyEdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		return NewSigningKey(kid, alg, priv)
+	}
+	return nil, fmt.Errorf("%w: unsupported algorithm %q", ErrKeyMismatch, alg)
+}
+
+func checkPublic(alg Algorithm, pub crypto.PublicKey) error {
+	switch alg.family() {
+	case familyRSA:
+		k, ok := pub.(*rsa.PublicKey)
+		if !ok || k == nil || k.N == nil {
+			return fmt.Errorf("%w: %s needs an RSA key, got %T", ErrKeyMismatch, alg, pub)
+		}
+		if k.N.BitLen() < MinRSABits {
+			return fmt.Errorf("%w: RSA modulus of %d bits, at least %d required", ErrWeakKey, k.N.BitLen(), MinRSABits)
+		}
+		if k.E < 3 || k.E%2 == 0 {
+			return fmt.Errorf("%w: RSA public exponent %d", ErrWeakKey, k.E)
+		}
+		if rsaROCAFingerprint(k.N) {
+			return fmt.Errorf("%w: RSA modulus has the ROCA fingerprint (CVE-2017-15361)", ErrWeakKey)
+		}
+	case familyEC:
+		k, ok := pub.(*ecdsa.PublicKey)
+		if !ok || k == nil || k.Curve == nil {
+			return fmt.Errorf("%w: %s needs an ECDSA key, got %T", ErrKeyMismatch, alg, pub)
+		}
+		if k.Curve != alg.curve() {
+			return fmt.Errorf("%w: %s needs curve %s, got %s", ErrKeyMismatch, alg, alg.curve().Params().Name, k.Curve.Params().Name)
+		}
+	case familyEdDSA:
+		k, ok := pub.(ed25519.PublicKey)
+		if !ok || len(k) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: EdDSA needs an Ed25519 key, got %T", ErrKeyMismatch, pub)
+		}
+	case familyHMAC:
+		return fmt.Errorf("%w: %s keys are secrets; use NewHMACKey", ErrKeyMismatch, alg)
+	default:
+		return fmt.Errorf("%w: unsupported algorithm %q", ErrKeyMismatch, alg)
+	}
+	return nil
+}
+
+func newKey(kid string, alg Algorithm, signer, verifier any, public crypto.PublicKey) (*Key, error) {
+	k := &Key{id: kid, alg: alg, signer: signer, verifier: verifier, public: public}
+	var ok bool
+	if k.hdrAccess, ok = encodeHeader(alg, kid, typAccess); !ok {
+		return nil, fmt.Errorf("%w: key ID is not valid UTF-8", ErrConfig)
+	}
+	k.hdrRefres, _ = encodeHeader(alg, kid, typRefresh)
+	return k, nil
+}
+
+func encodeHeader(alg Algorithm, kid, typ string) (string, bool) {
+	b := []byte(`{"alg":"` + string(alg) + `"`)
+	if kid != "" {
+		var ok bool
+		b = append(b, `,"kid":`...)
+		if b, ok = appendJSONString(b, kid); !ok {
+			return "", false
+		}
+	}
+	b = append(b, `,"typ":"`+typ+`"}`...)
+	return base64.RawURLEncoding.EncodeToString(b), true
+}
+
+// KeySet holds one active signing key and any number of verification-only
+// keys, all of one key family (HMAC, RSA, EC or EdDSA) and with distinct
+// key IDs. Tokens name their key with kid; a token without kid is accepted
+// only when the set holds exactly one key.
+//
+// A KeySet is safe for concurrent use. [KeySet.Rotate] swaps the whole set
+// atomically, so an Issuer and a Verifier built on it follow a rotation
+// without being rebuilt and no request ever sees a half-updated set.
+type KeySet struct {
+	snap atomic.Pointer[keySnapshot]
+}
+
+type keySnapshot struct {
+	active *Key
+	byID   map[string]*Key
+	only   *Key // the single key, when there is exactly one
+	keys   []*Key
+	family keyFamily
+}
+
+// NewKeySet builds a key set. active signs new tokens and may be nil for a
+// verify-only set; verifyOnly keys verify tokens signed earlier (rotation)
+// or elsewhere. Duplicate key IDs, mixed key families and keys without an
+// ID in a set of several keys are refused.
+func NewKeySet(active *Key, verifyOnly ...*Key) (*KeySet, error) {
+	snap, err := newSnapshot(active, verifyOnly)
+	if err != nil {
+		return nil, err
+	}
+	s := &KeySet{}
+	s.snap.Store(snap)
+	return s, nil
+}
+
+// Rotate replaces the set's keys atomically with the same rules as
+// [NewKeySet], and also keeps the key family: a set that verified RSA
+// tokens cannot become an HMAC set. Typical use: the new key becomes
+// active and the previous active key moves to verifyOnly until the tokens
+// it signed have expired.
+func (s *KeySet) Rotate(active *Key, verifyOnly ...*Key) error {
+	snap, err := newSnapshot(active, verifyOnly)
+	if err != nil {
+		return err
+	}
+	if old := s.snap.Load(); old != nil && old.family != snap.family {
+		return fmt.Errorf("%w: rotation cannot change the key family", ErrKeyMismatch)
+	}
+	s.snap.Store(snap)
+	return nil
+}
+
+// Active returns the signing key, or nil for a verify-only set.
+func (s *KeySet) Active() *Key { return s.snap.Load().active }
+
+// Keys returns every key of the set, the active one first.
+func (s *KeySet) Keys() []*Key { return append([]*Key(nil), s.snap.Load().keys...) }
+
+func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
+	all := make([]*Key, 0, 1+len(verifyOnly))
+	if active != nil {
+		if !active.CanSign() {
+			return nil, fmt.Errorf("%w: the active key %q has no private material", ErrConfig, active.id)
+		}
+		all = append(all, active)
+	}
+	for _, k := range verifyOnly {
+		if k == nil {
+			return nil, fmt.Errorf("%w: nil key", ErrConfig)
+		}
+		all = append(all, k)
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("%w: a key set needs at least one key", ErrConfig)
+	}
+	snap := &keySnapshot{active: active, byID: make(map[string]*Key, len(all)), keys: all, family: all[0].alg.family()}
+	for _, k := range all {
+		if k.alg.family() != snap.family {
+			return nil, fmt.Errorf("%w: a key set holds one key family; %s and %s mixed", ErrKeyMismatch, all[0].alg, k.alg)
+		}
+		if k.id == "" && len(all) > 1 {
+			return nil, fmt.Errorf("%w: every key of a set of several keys needs a key ID", ErrConfig)
+		}
+		if _, dup := snap.byID[k.id]; dup {
+			return nil, fmt.Errorf("%w: duplicate key ID %q", ErrConfig, k.id)
+		}
+		snap.byID[k.id] = k
+	}
+	if len(all) == 1 {
+		snap.only = all[0]
+	}
+	return snap, nil
+}
+
+// KeySource supplies verification keys to a [Verifier]. It is implemented
+// by [*KeySet] and by the remote key sets of this package only; the method
+// set is unexported so that every source applies the same lookup rules.
+type KeySource interface {
+	// verificationKey returns the key for kid (hasKID false: the token
+	// has no kid). Errors wrap ErrUnknownKey or ErrNoKeys.
+	verificationKey(ctx context.Context, kid string, hasKID bool) (*Key, error)
+	keyFamily() keyFamily
+}
+
+func (s *KeySet) keyFamily() keyFamily { return s.snap.Load().family }
+
+func (s *KeySet) verificationKey(_ context.Context, kid string, hasKID bool) (*Key, error) {
+	snap := s.snap.Load()
+	return snap.lookup(kid, hasKID)
+}
+
+func (snap *keySnapshot) lookup(kid string, hasKID bool) (*Key, error) {
+	if !hasKID {
+		if snap.only != nil {
+			return snap.only, nil
+		}
+		return nil, fail(ErrUnknownKey, "token has no kid and the key set holds several keys")
+	}
+	if k, ok := snap.byID[kid]; ok {
+		return k, nil
+	}
+	return nil, fail(ErrUnknownKey, "no key with this kid")
+}

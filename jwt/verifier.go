@@ -1,0 +1,531 @@
+package jwt
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+)
+
+// Limits applied before any decoding.
+const (
+	// DefaultMaxTokenBytes caps the length of a token string.
+	DefaultMaxTokenBytes = 8 << 10
+	// maxHeaderBytes caps the decoded protected header.
+	maxHeaderBytes = 1 << 10
+	// maxSignatureBytes caps the decoded signature (RSA 8192 is 1024).
+	maxSignatureBytes = 1 << 10
+	// MaxLeeway is the largest clock-skew allowance a Verifier accepts.
+	MaxLeeway = 5 * time.Minute
+)
+
+// Default lifetime ceilings: a token whose exp lies further from its iat
+// (or from now) than this, plus leeway, is refused with [ErrLifetime].
+const (
+	DefaultMaxAccessTTL  = 24 * time.Hour
+	DefaultMaxRefreshTTL = 30 * 24 * time.Hour
+)
+
+// VerifierConfig configures a [Verifier]. The zero value of every optional
+// field is the strict choice.
+type VerifierConfig struct {
+	// Keys supplies verification keys. Required.
+	Keys KeySource
+	// Issuer, when set, must equal the iss claim exactly.
+	Issuer string
+	// AnyIssuer must be set to accept tokens without checking iss. A
+	// verifier with neither Issuer nor AnyIssuer is a configuration error.
+	AnyIssuer bool
+	// Audience, when set, must be one of the token's aud values.
+	Audience string
+	// Leeway is the allowance for clock skew when checking exp, nbf and
+	// iat. Default: none. At most MaxLeeway.
+	Leeway time.Duration
+	// MaxTokenBytes caps the token length. Default: 8 KiB.
+	MaxTokenBytes int
+	// MaxAccessTTL and MaxRefreshTTL cap how far exp may lie from iat (and
+	// from now). Defaults: 24 hours and 30 days.
+	MaxAccessTTL  time.Duration
+	MaxRefreshTTL time.Duration
+	// AllowPlainJWT accepts, as access tokens, tokens whose typ header is
+	// absent or "JWT", as minted by python-jose in the FastAPI recipe or
+	// by most other libraries. jwtkit's refresh tokens always carry their
+	// own typ, so this never lets a refresh token act as an access token.
+	// Default: false (typ must be at+jwt).
+	AllowPlainJWT bool
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+}
+
+// Verifier checks tokens against a [KeySource]. It is safe for concurrent
+// use.
+//
+// Verification checks, in order: length and strict compact form (three
+// non-empty base64url segments, canonical encoding, nothing else), the
+// protected header (one JSON object with a string alg; crit, b64, zip, jku,
+// x5u, jwk, x5c, cty and JWE members refused), the kid and the algorithm
+// bound to that key, the token kind (typ), the signature, and then the
+// claims: one JSON object with valid UTF-8 and no duplicate names, exp
+// required, nbf, iat, lifetime, iss, aud, sub required.
+//
+// It does not consult revocation; that is the job of the caller (see
+// middleware.WithRevocations).
+type Verifier struct {
+	keys          KeySource
+	issuer        string
+	anyIssuer     bool
+	audience      string
+	leeway        time.Duration
+	maxBytes      int
+	maxAccess     time.Duration
+	maxRefresh    time.Duration
+	allowPlainJWT bool
+	now           func() time.Time
+}
+
+// NewVerifier checks cfg and returns a Verifier.
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	if cfg.Keys == nil {
+		return nil, fmt.Errorf("%w: VerifierConfig.Keys is required", ErrConfig)
+	}
+	if ks, ok := cfg.Keys.(*KeySet); ok && ks == nil {
+		return nil, fmt.Errorf("%w: VerifierConfig.Keys is nil", ErrConfig)
+	}
+	if cfg.Issuer == "" && !cfg.AnyIssuer {
+		return nil, fmt.Errorf("%w: set Issuer, or AnyIssuer to accept tokens from any issuer", ErrConfig)
+	}
+	if cfg.Issuer != "" && cfg.AnyIssuer {
+		return nil, fmt.Errorf("%w: Issuer and AnyIssuer are exclusive", ErrConfig)
+	}
+	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
+		return nil, fmt.Errorf("%w: leeway must be between 0 and %s", ErrConfig, MaxLeeway)
+	}
+	if cfg.MaxTokenBytes < 0 || cfg.MaxAccessTTL < 0 || cfg.MaxRefreshTTL < 0 {
+		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	v := &Verifier{
+		keys:          cfg.Keys,
+		issuer:        cfg.Issuer,
+		anyIssuer:     cfg.AnyIssuer,
+		audience:      cfg.Audience,
+		leeway:        cfg.Leeway,
+		maxBytes:      cfg.MaxTokenBytes,
+		maxAccess:     cmpOr(cfg.MaxAccessTTL, DefaultMaxAccessTTL),
+		maxRefresh:    cmpOr(cfg.MaxRefreshTTL, DefaultMaxRefreshTTL),
+		allowPlainJWT: cfg.AllowPlainJWT,
+		now:           cfg.Now,
+	}
+	if v.maxBytes == 0 {
+		v.maxBytes = DefaultMaxTokenBytes
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	return v, nil
+}
+
+// Leeway returns the configured clock-skew allowance. A revocation must
+// outlive a token's exp by at least this much.
+func (v *Verifier) Leeway() time.Duration { return v.leeway }
+
+// Now returns the verifier's current time.
+func (v *Verifier) Now() time.Time { return v.now() }
+
+// VerifyAccess verifies raw as an access token and returns its claims.
+// Errors wrap one of the package's verification sentinels. ctx is reserved
+// for key sources that may block; a local [KeySet] never does.
+func (v *Verifier) VerifyAccess(ctx context.Context, raw string) (*Claims, error) {
+	return v.verify(ctx, raw, Access)
+}
+
+// VerifyRefresh verifies raw as a refresh token (typ refresh+jwt, with jti
+// and sid claims) and returns its claims.
+func (v *Verifier) VerifyRefresh(ctx context.Context, raw string) (*Claims, error) {
+	return v.verify(ctx, raw, Refresh)
+}
+
+// CheckFormat applies the strict compact-form checks of [Verifier] without
+// decoding anything: length, exactly two dots, base64url alphabet,
+// non-empty segments. It returns an error wrapping [ErrMalformed].
+func CheckFormat(raw string, maxBytes int) error {
+	_, _, err := splitCompact(raw, maxBytes)
+	return err
+}
+
+// splitCompact returns the positions of the two dots.
+func splitCompact(raw string, maxBytes int) (int, int, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxTokenBytes
+	}
+	if len(raw) == 0 {
+		return 0, 0, fail(ErrMalformed, "empty token")
+	}
+	if len(raw) > maxBytes {
+		return 0, 0, fail(ErrMalformed, "token too long")
+	}
+	d1, d2 := -1, -1
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if b64Alphabet[c] {
+			continue
+		}
+		if c != '.' {
+			return 0, 0, fail(ErrMalformed, "character outside the base64url alphabet")
+		}
+		switch {
+		case d1 < 0:
+			d1 = i
+		case d2 < 0:
+			d2 = i
+		default:
+			return 0, 0, fail(ErrMalformed, "more than three segments")
+		}
+	}
+	if d2 < 0 {
+		return 0, 0, fail(ErrMalformed, "fewer than three segments")
+	}
+	if d1 == 0 || d2 == d1+1 || d2 == len(raw)-1 {
+		return 0, 0, fail(ErrMalformed, "empty segment")
+	}
+	return d1, d2, nil
+}
+
+var b64Alphabet = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = true
+	}
+	return t
+}()
+
+// strictB64 rejects padding and non-zero trailing bits, so every byte
+// string has exactly one accepted encoding.
+var strictB64 = base64.RawURLEncoding.Strict()
+
+func decodeSegment(dst []byte, seg string) ([]byte, bool) {
+	n := strictB64.DecodedLen(len(seg))
+	if n > cap(dst) {
+		dst = make([]byte, n)
+	}
+	dst = dst[:n]
+	m, err := strictB64.Decode(dst, unsafe.Slice(unsafe.StringData(seg), len(seg)))
+	if err != nil {
+		return nil, false
+	}
+	return dst[:m], true
+}
+
+type header struct {
+	alg    string
+	hasAlg bool
+	typ    string
+	hasTyp bool
+	kid    string
+	hasKID bool
+}
+
+// forbiddenHeaders are members jwtkit never honours; their presence means
+// the token was made for a processing model jwtkit does not implement.
+var forbiddenHeaders = []string{"crit", "b64", "zip", "jku", "x5u", "jwk", "x5c", "cty", "enc", "epk", "p2c", "p2s", "apu", "apv", "iv", "tag"}
+
+func parseHeader(s string) (header, error) {
+	var h header
+	err := readObject(s, false, func(name string, val jsonValue) error {
+		switch name {
+		case "alg":
+			if val.kind != kindString {
+				return fail(ErrAlgorithm, "alg is not a string")
+			}
+			h.alg, h.hasAlg = val.str, true
+		case "typ":
+			if val.kind != kindString {
+				return fail(ErrMalformed, "typ is not a string")
+			}
+			h.typ, h.hasTyp = val.str, true
+		case "kid":
+			if val.kind != kindString {
+				return fail(ErrMalformed, "kid is not a string")
+			}
+			h.kid, h.hasKID = val.str, true
+		default:
+			for _, f := range forbiddenHeaders {
+				if name == f {
+					return fail(ErrHeader, "header member "+f+" is not allowed")
+				}
+			}
+		}
+		return nil
+	})
+	return h, err
+}
+
+// typMatches compares a typ header with a media type per RFC 9068 §4:
+// case-insensitive, with an optional "application/" prefix.
+func typMatches(typ, want string) bool {
+	if len(typ) > len("application/") && asciiEqualFold(typ[:len("application/")], "application/") {
+		typ = typ[len("application/"):]
+	}
+	return asciiEqualFold(typ, want)
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claims, error) {
+	d1, d2, err := splitCompact(raw, v.maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	hseg, pseg, sseg := raw[:d1], raw[d1+1:d2], raw[d2+1:]
+
+	if strictB64.DecodedLen(len(hseg)) > maxHeaderBytes {
+		return nil, fail(ErrMalformed, "header too long")
+	}
+	var hbuf [maxHeaderBytes]byte
+	hb, ok := decodeSegment(hbuf[:0], hseg)
+	if !ok {
+		return nil, fail(ErrMalformed, "header is not canonical base64url")
+	}
+	h, err := parseHeader(unsafe.String(unsafe.SliceData(hb), len(hb)))
+	if err != nil {
+		return nil, err
+	}
+	if !h.hasAlg {
+		return nil, fail(ErrAlgorithm, "alg header missing")
+	}
+	alg := Algorithm(h.alg)
+	if !alg.Valid() || alg.family() != v.keys.keyFamily() {
+		return nil, fail(ErrAlgorithm, "algorithm not accepted by this verifier")
+	}
+	key, err := v.keys.verificationKey(ctx, h.kid, h.hasKID)
+	if err != nil {
+		return nil, err
+	}
+	if key.alg != alg {
+		return nil, fail(ErrAlgorithm, "alg header differs from the key's algorithm")
+	}
+	switch use {
+	case Access:
+		if !h.hasTyp {
+			if !v.allowPlainJWT {
+				return nil, fail(ErrTokenUse, "typ header missing")
+			}
+		} else if !typMatches(h.typ, typAccess) && !(v.allowPlainJWT && typMatches(h.typ, "JWT")) {
+			return nil, fail(ErrTokenUse, "not an access token")
+		}
+	case Refresh:
+		if !h.hasTyp || !typMatches(h.typ, typRefresh) {
+			return nil, fail(ErrTokenUse, "not a refresh token")
+		}
+	}
+	kid := key.id
+
+	if strictB64.DecodedLen(len(sseg)) > maxSignatureBytes {
+		return nil, fail(ErrSignature, "signature too long")
+	}
+	var sbuf [maxSignatureBytes]byte
+	sig, ok := decodeSegment(sbuf[:0], sseg)
+	if !ok {
+		return nil, fail(ErrMalformed, "signature is not canonical base64url")
+	}
+	signingInput := unsafe.Slice(unsafe.StringData(raw), d2)
+	if err := jwsbb.Verify(key.verifier, string(alg), signingInput, sig); err != nil {
+		return nil, &verifyError{sentinel: ErrSignature, cause: err}
+	}
+
+	pb, ok := decodeSegment(nil, pseg)
+	if !ok {
+		return nil, fail(ErrMalformed, "payload is not canonical base64url")
+	}
+	c := &Claims{Use: use, KeyID: kid, raw: unsafe.String(unsafe.SliceData(pb), len(pb))}
+	if err := v.parseClaims(c); err != nil {
+		return nil, err
+	}
+	if err := v.checkClaims(c, use); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type claimPresence struct {
+	exp, nbf, iat bool
+	aud           bool
+	iss           bool
+}
+
+func (v *Verifier) parseClaims(c *Claims) error {
+	if len(c.raw) == 0 || c.raw[0] != '{' {
+		return fail(ErrMalformed, "claims are not a JSON object")
+	}
+	var seen claimPresence
+	err := readObject(c.raw, true, func(name string, val jsonValue) error {
+		switch name {
+		case "sub":
+			return stringClaim(&c.Subject, val, "sub")
+		case "iss":
+			seen.iss = true
+			return stringClaim(&c.Issuer, val, "iss")
+		case "jti":
+			return stringClaim(&c.ID, val, "jti")
+		case "sid":
+			return stringClaim(&c.FamilyID, val, "sid")
+		case "exp":
+			seen.exp = true
+			return dateClaim(&c.ExpiresAt, val, "exp")
+		case "nbf":
+			seen.nbf = true
+			return dateClaim(&c.NotBefore, val, "nbf")
+		case "iat":
+			seen.iat = true
+			return dateClaim(&c.IssuedAt, val, "iat")
+		case "aud":
+			seen.aud = true
+			return audienceClaim(c, val)
+		case "scope":
+			return scopeClaim(c, val)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !seen.exp {
+		return fail(ErrMissingClaim, "exp")
+	}
+	return nil
+}
+
+func stringClaim(dst *string, val jsonValue, name string) error {
+	if val.kind != kindString {
+		return fail(ErrInvalidClaim, name+" is not a string")
+	}
+	*dst = val.str
+	return nil
+}
+
+// NumericDate range: year 1 to year 9999, what time.Time represents.
+const (
+	minNumericDate = -62135596800
+	maxNumericDate = 253402300799
+)
+
+func dateClaim(dst *time.Time, val jsonValue, name string) error {
+	if val.kind != kindNumber {
+		return fail(ErrInvalidClaim, name+" is not a JSON number")
+	}
+	if sec, err := strconv.ParseInt(val.raw, 10, 64); err == nil {
+		if sec < minNumericDate || sec > maxNumericDate {
+			return fail(ErrInvalidClaim, name+" out of range")
+		}
+		*dst = time.Unix(sec, 0)
+		return nil
+	}
+	f, err := strconv.ParseFloat(val.raw, 64)
+	if err != nil || math.IsNaN(f) || f < minNumericDate || f > maxNumericDate {
+		return fail(ErrInvalidClaim, name+" out of range")
+	}
+	sec, frac := math.Modf(f)
+	*dst = time.Unix(int64(sec), int64(frac*1e9))
+	return nil
+}
+
+func audienceClaim(c *Claims, val jsonValue) error {
+	switch val.kind {
+	case kindString:
+		c.Audience = []string{val.str}
+		return nil
+	case kindArray:
+		var out []string
+		r := jsonReader{s: val.raw, pos: 1}
+		r.skipSpace()
+		if r.peek() == ']' {
+			c.Audience = []string{}
+			return nil
+		}
+		for {
+			r.skipSpace()
+			if r.peek() != '"' {
+				return fail(ErrInvalidClaim, "aud holds a non-string")
+			}
+			s, ok := r.readString()
+			if !ok {
+				return fail(ErrInvalidClaim, "aud")
+			}
+			out = append(out, s)
+			r.skipSpace()
+			if r.peek() == ',' {
+				r.pos++
+				continue
+			}
+			break
+		}
+		c.Audience = out
+		return nil
+	}
+	return fail(ErrInvalidClaim, "aud is neither a string nor an array of strings")
+}
+
+func scopeClaim(c *Claims, val jsonValue) error {
+	if val.kind != kindString {
+		return fail(ErrInvalidClaim, "scope is not a space-delimited string")
+	}
+	s := val.str
+	if s == "" {
+		return nil
+	}
+	n := strings.Count(s, " ") + 1
+	out := make([]string, 0, n)
+	for part := range strings.SplitSeq(s, " ") {
+		if !validScopeToken(part) {
+			return fail(ErrInvalidClaim, "scope is not a list of scope tokens separated by single spaces")
+		}
+		out = append(out, part)
+	}
+	c.Scopes = out
+	return nil
+}
+
+func (v *Verifier) checkClaims(c *Claims, use TokenUse) error {
+	now := v.now()
+	l := v.leeway
+	if !now.Before(c.ExpiresAt.Add(l)) {
+		return fail(ErrExpired, "")
+	}
+	if !c.NotBefore.IsZero() && now.Add(l).Before(c.NotBefore) {
+		return fail(ErrNotYetValid, "")
+	}
+	if !c.IssuedAt.IsZero() && now.Add(l).Before(c.IssuedAt) {
+		return fail(ErrIssuedInFuture, "")
+	}
+	maxTTL := v.maxAccess
+	if use == Refresh {
+		maxTTL = v.maxRefresh
+	}
+	from := now
+	if !c.IssuedAt.IsZero() {
+		from = c.IssuedAt
+	}
+	if c.ExpiresAt.Sub(from) > maxTTL+l || c.ExpiresAt.Sub(now) > maxTTL+l {
+		return fail(ErrLifetime, "")
+	}
+	if c.Subject == "" {
+		return fail(ErrMissingClaim, "sub")
+	}
+	if !v.anyIssuer && c.Issuer != v.issuer {
+		return fail(ErrIssuer, "")
+	}
+	if v.audience != "" && !c.HasAudience(v.audience) {
+		return fail(ErrAudience, "")
+	}
+	if use == Refresh {
+		if c.ID == "" {
+			return fail(ErrMissingClaim, "jti")
+		}
+		if c.FamilyID == "" {
+			return fail(ErrMissingClaim, "sid")
+		}
+	}
+	return nil
+}
