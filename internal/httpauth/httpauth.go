@@ -1,0 +1,165 @@
+// Package httpauth holds the wire details of RFC 6750 bearer
+// authentication: parsing the Authorization header and formatting
+// WWW-Authenticate challenges.
+package httpauth
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Errors returned by [BearerToken].
+var (
+	// ErrNoCredentials reports that the request carries no bearer
+	// credentials at all (no header, or another scheme).
+	ErrNoCredentials = errors.New("no bearer credentials")
+	// ErrMalformed reports an Authorization header that names the Bearer
+	// scheme but does not carry exactly one well-formed token.
+	ErrMalformed = errors.New("malformed bearer credentials")
+	// ErrAmbiguous reports more than one set of credentials: several
+	// Authorization headers, or a header and an access_token query
+	// parameter.
+	ErrAmbiguous = errors.New("more than one set of credentials")
+)
+
+// DefaultMaxHeaderBytes bounds the Authorization header value.
+const DefaultMaxHeaderBytes = 8<<10 + len("Bearer ")
+
+// BearerToken extracts the bearer token from r's Authorization header.
+//
+// The scheme is matched case-insensitively; it is followed by one or more
+// spaces (SP or HTAB) and exactly one b64token (RFC 6750 §2.1); spaces and
+// tabs around the value are tolerated. Unicode spaces, commas, quotes and a
+// second token make the header malformed. Tokens in the query string are
+// never read; their presence next to a header is ambiguous.
+func BearerToken(r *http.Request, maxBytes int) (string, error) {
+	values := r.Header.Values("Authorization")
+	if r.URL != nil && r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "access_token") {
+		if _, ok := r.URL.Query()["access_token"]; ok && len(values) > 0 {
+			return "", ErrAmbiguous
+		}
+	}
+	switch len(values) {
+	case 0:
+		return "", ErrNoCredentials
+	case 1:
+	default:
+		return "", ErrAmbiguous
+	}
+	return ParseBearer(values[0], maxBytes)
+}
+
+// ParseBearer parses one Authorization header value.
+func ParseBearer(v string, maxBytes int) (string, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxHeaderBytes
+	}
+	if len(v) > maxBytes {
+		return "", ErrMalformed
+	}
+	v = trimSPHT(v)
+	const scheme = "bearer"
+	if len(v) < len(scheme) || !asciiEqualFold(v[:len(scheme)], scheme) {
+		return "", ErrNoCredentials
+	}
+	rest := v[len(scheme):]
+	if rest == "" {
+		return "", ErrMalformed // "Bearer" alone: the scheme without a token
+	}
+	if rest[0] != ' ' && rest[0] != '\t' {
+		return "", ErrNoCredentials // "Bearerx": another scheme
+	}
+	tok := trimSPHT(rest)
+	if tok == "" {
+		return "", ErrMalformed
+	}
+	if !isB64Token(tok) {
+		return "", ErrMalformed
+	}
+	return tok, nil
+}
+
+func trimSPHT(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// isB64Token reports whether s matches RFC 6750's
+// b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
+			continue
+		}
+		break
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// Challenge formats a WWW-Authenticate value for the Bearer scheme. Empty
+// attributes are left out. Values must come from fixed strings or
+// validated scope tokens; characters outside RFC 6750's allowed set are
+// dropped so that nothing a client sent can reach the header.
+func Challenge(realm, errCode, description, scope string) string {
+	var b strings.Builder
+	b.WriteString("Bearer")
+	sep := " "
+	add := func(name, value string) {
+		if value == "" {
+			return
+		}
+		b.WriteString(sep)
+		b.WriteString(name)
+		b.WriteString(`="`)
+		for i := 0; i < len(value); i++ {
+			c := value[i]
+			// %x20-21 / %x23-5B / %x5D-7E
+			if c == 0x20 || c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E) {
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('"')
+		sep = ", "
+	}
+	add("realm", realm)
+	add("error", errCode)
+	add("error_description", description)
+	add("scope", scope)
+	return b.String()
+}

@@ -1,0 +1,236 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jwtkit/jwtkit/internal/httpauth"
+	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/store"
+)
+
+// AccessVerifier verifies access tokens. *jwt.Verifier implements it, as
+// does any verifier built on a remote key set or several issuers.
+type AccessVerifier interface {
+	VerifyAccess(ctx context.Context, raw string) (*jwt.Claims, error)
+}
+
+// Option configures [RequireBearer], [OptionalBearer] and
+// [NewAuthenticator].
+type Option func(*options)
+
+type options struct {
+	users         store.Users
+	revocations   store.Revocations
+	failOpen      bool
+	onError       ErrorHandler
+	realm         string
+	logger        *slog.Logger
+	maxHeader     int
+	storeTimeout  time.Duration
+	customOnError bool
+	tokenCache    *TokenCache
+}
+
+// WithUsers loads the user named by the token's sub (a user ID) on every
+// request and stores it for [UserFromContext]. A user that is gone or
+// disabled gets 401; a store that cannot answer gets 503.
+// Default: no lookup.
+func WithUsers(u store.Users) Option { return func(o *options) { o.users = u } }
+
+// WithRevocations consults r on every request: a revoked token (by jti,
+// family or subject cut-off) gets 401, and so does a token without jti,
+// which could not be revoked. If r cannot answer, the request is refused
+// with 503 (fail closed) unless [WithInsecureRevocationFailOpen] is given.
+// Default: no revocation check; verification stays fully stateless.
+func WithRevocations(r store.Revocations) Option { return func(o *options) { o.revocations = r } }
+
+// WithInsecureRevocationFailOpen lets requests through when the
+// revocation store cannot answer. Revoked tokens are then accepted for the
+// length of the outage; each such request is logged at warning level.
+// Default: off (fail closed).
+func WithInsecureRevocationFailOpen() Option { return func(o *options) { o.failOpen = true } }
+
+// WithErrorHandler replaces the response written for refused requests.
+// Default: [DefaultErrorHandler] (with the realm of [WithRealm]).
+func WithErrorHandler(h ErrorHandler) Option {
+	return func(o *options) { o.onError = h }
+}
+
+// WithRealm sets the realm attribute of WWW-Authenticate challenges.
+// Default: none.
+func WithRealm(realm string) Option { return func(o *options) { o.realm = realm } }
+
+// WithLogger sets the logger for store failures. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithStoreTimeout bounds each user or revocation lookup. Default: 2 s.
+func WithStoreTimeout(d time.Duration) Option { return func(o *options) { o.storeTimeout = d } }
+
+// WithMaxHeaderBytes caps the Authorization header value.
+// Default: 8 KiB plus the scheme.
+func WithMaxHeaderBytes(n int) Option { return func(o *options) { o.maxHeader = n } }
+
+// Authenticator makes the bearer-authentication decision for a request.
+// RequireBearer and OptionalBearer are built on it; use it directly where
+// a response must be written differently (websockets, gRPC gateways).
+// It is safe for concurrent use.
+type Authenticator struct {
+	verifier AccessVerifier
+	opts     options
+}
+
+// NewAuthenticator returns an Authenticator. It panics if v is nil, which
+// is a programming error.
+func NewAuthenticator(v AccessVerifier, opts ...Option) *Authenticator {
+	if v == nil {
+		panic("middleware: nil AccessVerifier")
+	}
+	a := &Authenticator{verifier: v}
+	for _, o := range opts {
+		o(&a.opts)
+	}
+	if a.opts.onError == nil {
+		a.opts.onError = NewErrorHandler(a.opts.realm)
+	}
+	if a.opts.logger == nil {
+		a.opts.logger = slog.Default()
+	}
+	if a.opts.storeTimeout <= 0 {
+		a.opts.storeTimeout = 2 * time.Second
+	}
+	return a
+}
+
+// Authenticate returns the verified claims of r's bearer token, and the
+// user when the Authenticator loads users. The error wraps one of the
+// package sentinels (and the underlying jwt or store error).
+func (a *Authenticator) Authenticate(r *http.Request) (*jwt.Claims, *store.User, error) {
+	raw, err := httpauth.BearerToken(r, a.opts.maxHeader)
+	switch {
+	case errors.Is(err, httpauth.ErrNoCredentials):
+		return nil, nil, ErrNoToken
+	case errors.Is(err, httpauth.ErrAmbiguous):
+		return nil, nil, ErrAmbiguousCredentials
+	case err != nil:
+		return nil, nil, ErrBadHeader
+	}
+	ctx := r.Context()
+	claims, cached := a.opts.tokenCache.lookup(a, raw)
+	if !cached {
+		claims, err = a.verifier.VerifyAccess(ctx, raw)
+		if err != nil {
+			if errors.Is(err, jwt.ErrNoKeys) {
+				return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			}
+			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		}
+		a.opts.tokenCache.store(a, raw, claims)
+	}
+	if a.opts.revocations != nil {
+		if err := a.checkRevoked(ctx, claims); err != nil {
+			return nil, nil, err
+		}
+	}
+	if a.opts.users == nil {
+		return claims, nil, nil
+	}
+	lctx, cancel := context.WithTimeout(ctx, a.opts.storeTimeout)
+	defer cancel()
+	u, err := a.opts.users.UserByID(lctx, claims.Subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil, fmt.Errorf("%w: %w", ErrUnknownUser, err)
+	case err != nil:
+		a.opts.logger.LogAttrs(ctx, slog.LevelError, "jwtkit: user lookup failed", slog.String("error", err.Error()))
+		return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case u.Disabled:
+		return nil, nil, ErrUnknownUser
+	}
+	return claims, &u, nil
+}
+
+func (a *Authenticator) checkRevoked(ctx context.Context, c *jwt.Claims) error {
+	if c.ID == "" {
+		return fmt.Errorf("%w: token has no jti and cannot be checked for revocation", ErrInvalidToken)
+	}
+	rctx, cancel := context.WithTimeout(ctx, a.opts.storeTimeout)
+	defer cancel()
+	revoked, err := a.opts.revocations.IsRevoked(rctx, store.TokenRef{
+		ID: c.ID, Subject: c.Subject, FamilyID: c.FamilyID, IssuedAt: c.IssuedAt,
+	})
+	if err != nil {
+		if a.opts.failOpen {
+			a.opts.logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: revocation check failed; request allowed (fail-open)", slog.String("error", err.Error()))
+			return nil
+		}
+		a.opts.logger.LogAttrs(ctx, slog.LevelError, "jwtkit: revocation check failed", slog.String("error", err.Error()))
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if revoked {
+		return ErrRevoked
+	}
+	return nil
+}
+
+// RequireBearer returns middleware that lets a request through only with
+// a valid bearer access token, and stores its claims (and user, with
+// [WithUsers]) for [ClaimsFromContext] and [UserFromContext]. Refused
+// requests get the error handler's response (RFC 6750 by default); the
+// next handler is not called.
+//
+// Only the Authorization header is read. Tokens in the query string are
+// never accepted.
+func RequireBearer(v AccessVerifier, opts ...Option) func(http.Handler) http.Handler {
+	a := NewAuthenticator(v, opts...)
+	return a.Require
+}
+
+// OptionalBearer is like RequireBearer, except that a request without any
+// bearer credentials is passed on without claims. A request that presents
+// credentials that fail is still refused.
+func OptionalBearer(v AccessVerifier, opts ...Option) func(http.Handler) http.Handler {
+	a := NewAuthenticator(v, opts...)
+	return a.Optional
+}
+
+// Require is the middleware form of [Authenticator.Authenticate] that
+// refuses requests without valid credentials.
+func (a *Authenticator) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, user, err := a.Authenticate(r)
+		if err != nil {
+			a.opts.onError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, a.withPrincipal(r, claims, user))
+	})
+}
+
+// Optional is the middleware form that passes requests without credentials.
+func (a *Authenticator) Optional(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, user, err := a.Authenticate(r)
+		if errors.Is(err, ErrNoToken) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			a.opts.onError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, a.withPrincipal(r, claims, user))
+	})
+}
+
+func (a *Authenticator) withPrincipal(r *http.Request, claims *jwt.Claims, user *store.User) *http.Request {
+	p := &principal{claims: claims, onError: a.opts.onError}
+	if user != nil {
+		p.user, p.hasUser = *user, true
+	}
+	return r.WithContext(context.WithValue(r.Context(), principalKey, p))
+}

@@ -1,0 +1,474 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/store"
+	"github.com/jwtkit/jwtkit/store/memstore"
+)
+
+// cacheClock is a settable clock shared by issuer, verifier and cache.
+type cacheClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *cacheClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *cacheClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// countingVerifier counts the verifications that reach the real verifier.
+type countingVerifier struct {
+	v     AccessVerifier
+	calls atomic.Int64
+}
+
+func (c *countingVerifier) VerifyAccess(ctx context.Context, raw string) (*jwt.Claims, error) {
+	c.calls.Add(1)
+	return c.v.VerifyAccess(ctx, raw)
+}
+
+type cacheFixture struct {
+	clock    *cacheClock
+	keys     *jwt.KeySet
+	issuer   *jwt.Issuer
+	verifier *countingVerifier
+	cache    *TokenCache
+}
+
+const cacheTestLeeway = 30 * time.Second
+
+func newCacheFixture(t testing.TB, cfg TokenCacheConfig) *cacheFixture {
+	t.Helper()
+	clock := &cacheClock{t: time.Unix(1_700_000_000, 0)}
+	key, err := jwt.GenerateKey("k1", jwt.HS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := jwt.NewKeySet(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: "https://issuer.test", Audience: []string{"api"}, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: "https://issuer.test", Audience: "api", Leeway: cacheTestLeeway, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = clock.Now
+	}
+	return &cacheFixture{clock: clock, keys: keys, issuer: iss, verifier: &countingVerifier{v: v}, cache: NewTokenCache(cfg)}
+}
+
+func (f *cacheFixture) token(t testing.TB, sub string) *jwt.Token {
+	t.Helper()
+	tok, err := f.issuer.IssueAccess(jwt.Grant{Subject: sub, Scopes: []string{"read"}, FamilyID: jwt.NewID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func bearerRequest(tok string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
+}
+
+func TestTokenCacheHitAndMiss(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{})
+	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	tok := f.token(t, "alice")
+
+	c1, _, err := a.Authenticate(bearerRequest(tok.Raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.verifier.calls.Load(); n != 1 {
+		t.Fatalf("first use: %d verifications, want 1", n)
+	}
+	for range 3 {
+		c2, _, err := a.Authenticate(bearerRequest(tok.Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c2 != c1 {
+			t.Fatal("a hit must return the verified claims")
+		}
+	}
+	if n := f.verifier.calls.Load(); n != 1 {
+		t.Fatalf("repeated use: %d verifications, want 1", n)
+	}
+	if f.cache.Len() != 1 || f.cache.Bytes() <= int64(len(tok.Raw)) {
+		t.Fatalf("Len %d Bytes %d", f.cache.Len(), f.cache.Bytes())
+	}
+
+	// Another token is a miss.
+	other := f.token(t, "bob")
+	c3, _, err := a.Authenticate(bearerRequest(other.Raw))
+	if err != nil || c3.Subject != "bob" {
+		t.Fatalf("other token: %v %v", c3, err)
+	}
+	if n := f.verifier.calls.Load(); n != 2 {
+		t.Fatalf("%d verifications, want 2", n)
+	}
+
+	// A prefix or an extension of a cached token is not a hit.
+	for _, v := range []string{tok.Raw[:len(tok.Raw)-1], tok.Raw + "A"} {
+		if _, _, err := a.Authenticate(bearerRequest(v)); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("altered token: %v", err)
+		}
+	}
+
+	f.cache.Purge()
+	if f.cache.Len() != 0 || f.cache.Bytes() != 0 {
+		t.Fatal("Purge left entries")
+	}
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.verifier.calls.Load(); n != 5 {
+		t.Fatalf("after Purge: %d verifications, want 5", n)
+	}
+}
+
+func TestTokenCacheExpiry(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{})
+	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	t0 := f.clock.Now()
+	tok := f.token(t, "alice")
+	exp := tok.Claims.ExpiresAt
+
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(exp.Add(-time.Second))
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.verifier.calls.Load(); n != 1 {
+		t.Fatalf("before exp: %d verifications, want 1", n)
+	}
+
+	// At exp the entry is never served. The verifier still accepts the
+	// token within its leeway, but it is not cached again.
+	f.clock.Set(exp)
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.verifier.calls.Load(); n != 3 {
+		t.Fatalf("at exp: %d verifications, want 3 (no hit past exp)", n)
+	}
+
+	// Past exp plus leeway the token is refused, cache or not.
+	f.clock.Set(exp.Add(cacheTestLeeway))
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); !errors.Is(err, jwt.ErrExpired) {
+		t.Fatalf("past exp+leeway: %v", err)
+	}
+
+	// A token verified within its leeway (already past exp) is not stored.
+	f.clock.Set(t0)
+	late := f.token(t, "bob")
+	f.clock.Set(late.Claims.ExpiresAt.Add(time.Second))
+	before := f.cache.Len()
+	if _, _, err := a.Authenticate(bearerRequest(late.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if f.cache.Len() != before {
+		t.Fatal("a token past its exp was cached")
+	}
+
+	// Expired entries are dropped when new entries arrive.
+	f.clock.Set(t0.Add(time.Hour))
+	fresh := f.token(t, "carol")
+	if _, _, err := a.Authenticate(bearerRequest(fresh.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.cache.Len(); n > 2 {
+		t.Fatalf("Len %d: expired entries kept", n)
+	}
+}
+
+func TestTokenCacheEntryCap(t *testing.T) {
+	for _, max := range []int{1, 3, 10, 17, 100} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			f := newCacheFixture(t, TokenCacheConfig{MaxEntries: max})
+			a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+			for i := range 3 * max {
+				tok := f.token(t, fmt.Sprintf("user-%d", i))
+				if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+					t.Fatal(err)
+				}
+				if n := f.cache.Len(); n > max {
+					t.Fatalf("Len %d > MaxEntries %d", n, max)
+				}
+			}
+			if f.cache.Len() == 0 {
+				t.Fatal("nothing cached")
+			}
+		})
+	}
+}
+
+func TestTokenCacheByteCap(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{})
+	tok := f.token(t, "sizer")
+	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	one := f.cache.Bytes()
+	if one < int64(2*len(tok.Raw)) {
+		t.Fatalf("an entry counts %d bytes for a %d-byte token", one, len(tok.Raw))
+	}
+
+	// Room for about 20 entries in all.
+	maxBytes := 20 * one
+	f2 := newCacheFixture(t, TokenCacheConfig{MaxBytes: maxBytes})
+	a2 := NewAuthenticator(f2.verifier, WithTokenCache(f2.cache))
+	for i := range 200 {
+		tok := f2.token(t, fmt.Sprintf("u%03d", i))
+		if _, _, err := a2.Authenticate(bearerRequest(tok.Raw)); err != nil {
+			t.Fatal(err)
+		}
+		if b := f2.cache.Bytes(); b > maxBytes {
+			t.Fatalf("Bytes %d > MaxBytes %d", b, maxBytes)
+		}
+	}
+	if n := f2.cache.Len(); n == 0 || n > 20 {
+		t.Fatalf("Len %d with room for 20", n)
+	}
+
+	// An entry larger than the cache is not stored at all.
+	f3 := newCacheFixture(t, TokenCacheConfig{MaxBytes: int64(len(tok.Raw))})
+	a3 := NewAuthenticator(f3.verifier, WithTokenCache(f3.cache))
+	big := f3.token(t, strings.Repeat("x", 200))
+	for range 2 {
+		if _, _, err := a3.Authenticate(bearerRequest(big.Raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f3.cache.Len() != 0 || f3.verifier.calls.Load() != 2 {
+		t.Fatal("an oversized entry was cached")
+	}
+}
+
+// acceptAll accepts anything, to show that the cache does not rely on the
+// verifier for the format of what it stores.
+type acceptAll struct{ exp time.Time }
+
+func (v acceptAll) VerifyAccess(context.Context, string) (*jwt.Claims, error) {
+	return &jwt.Claims{Subject: "x", ID: "j", ExpiresAt: v.exp}, nil
+}
+
+func TestTokenCacheNeverCachesFailures(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{})
+	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	tok := f.token(t, "alice")
+	parts := strings.Split(tok.Raw, ".")
+	other := f.token(t, "mallory")
+	tampered := parts[0] + "." + strings.Split(other.Raw, ".")[1] + "." + parts[2]
+	bad := []string{
+		tampered,
+		parts[0] + "." + parts[1] + ".AAAA",
+		parts[0] + "." + parts[1],
+		"e30.e30.e30",
+	}
+	for _, b := range bad {
+		for range 2 {
+			if _, _, err := a.Authenticate(bearerRequest(b)); !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("%q: %v", b, err)
+			}
+		}
+	}
+	if f.cache.Len() != 0 {
+		t.Fatalf("%d failed tokens cached", f.cache.Len())
+	}
+	if n := f.verifier.calls.Load(); n != int64(2*len(bad)) {
+		t.Fatalf("%d verifications, want %d", n, 2*len(bad))
+	}
+
+	// A token that fails once is not cached even if it is later presented
+	// with a valid twin in the cache.
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Authenticate(bearerRequest(tampered)); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("tampered token after its original was cached: %v", err)
+	}
+
+	// Tokens not in strict compact form are never stored, whatever the
+	// verifier says.
+	c2 := NewTokenCache(TokenCacheConfig{Now: f.clock.Now})
+	loose := NewAuthenticator(acceptAll{exp: f.clock.Now().Add(time.Hour)}, WithTokenCache(c2))
+	for _, raw := range []string{"opaque-token", "a.b.c.d", "a..c"} {
+		if _, _, err := loose.Authenticate(bearerRequest(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c2.Len() != 0 {
+		t.Fatal("a token outside the compact form was cached")
+	}
+}
+
+func TestTokenCacheRevocationOnHit(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{})
+	mem := memstore.New()
+	a := NewAuthenticator(f.verifier, WithRevocations(mem), WithTokenCache(f.cache))
+	tok := f.token(t, "alice")
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	c := tok.Claims
+	err := mem.RevokeToken(context.Background(), store.TokenRef{ID: c.ID, Subject: c.Subject, FamilyID: c.FamilyID, IssuedAt: c.IssuedAt}, c.ExpiresAt.Add(cacheTestLeeway))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("revoked token on a cache hit: %v", err)
+	}
+	if n := f.verifier.calls.Load(); n != 1 {
+		t.Fatalf("%d verifications: the revocation must have been seen on a hit", n)
+	}
+	// Subject-wide revocation is seen on hits too.
+	tok2 := f.token(t, "bob")
+	if _, _, err := a.Authenticate(bearerRequest(tok2.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.RevokeSubject(context.Background(), "bob", f.clock.Now().Add(2*time.Second), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Authenticate(bearerRequest(tok2.Raw)); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("subject revoked, cache hit: %v", err)
+	}
+}
+
+func TestTokenCacheKeepsAuthenticatorsApart(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{})
+	tok := f.token(t, "alice")
+	// A verifier for another audience shares the key but must refuse.
+	other, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: f.keys, Issuer: "https://issuer.test", Audience: "admin-api", Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	b := NewAuthenticator(other, WithTokenCache(f.cache))
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Authenticate(bearerRequest(tok.Raw)); !errors.Is(err, jwt.ErrAudience) {
+		t.Fatalf("a token cached for one Authenticator was served to another: %v", err)
+	}
+}
+
+func TestTokenCacheNil(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{})
+	a := NewAuthenticator(f.verifier, WithTokenCache(nil))
+	tok := f.token(t, "alice")
+	for range 2 {
+		if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.verifier.calls.Load(); n != 2 {
+		t.Fatalf("%d verifications without a cache", n)
+	}
+}
+
+func TestTokenCacheConcurrent(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{MaxEntries: 32, MaxBytes: 64 << 10})
+	mem := memstore.New()
+	a := NewAuthenticator(f.verifier, WithRevocations(mem), WithTokenCache(f.cache))
+	toks := make([]*jwt.Token, 100)
+	for i := range toks {
+		toks[i] = f.token(t, fmt.Sprintf("user-%d", i))
+	}
+	revoked := toks[7].Claims
+	if err := mem.RevokeToken(context.Background(), store.TokenRef{ID: revoked.ID, Subject: revoked.Subject}, revoked.ExpiresAt.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				tok := toks[(i*7+g)%len(toks)]
+				c, _, err := a.Authenticate(bearerRequest(tok.Raw))
+				switch {
+				case tok.Claims.ID == revoked.ID:
+					if !errors.Is(err, ErrRevoked) {
+						errc <- fmt.Errorf("revoked token: %v", err)
+						return
+					}
+				case err != nil:
+					errc <- err
+					return
+				case c.Subject != tok.Claims.Subject:
+					errc <- fmt.Errorf("claims of %s served for %s", c.Subject, tok.Claims.Subject)
+					return
+				}
+				if g == 0 && i%500 == 0 {
+					f.cache.Purge()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	if n := f.cache.Len(); n > 32 {
+		t.Fatalf("Len %d > 32", n)
+	}
+	if b := f.cache.Bytes(); b > 64<<10 {
+		t.Fatalf("Bytes %d", b)
+	}
+}
+
+func BenchmarkTokenCacheLookup(b *testing.B) {
+	f := newCacheFixture(b, TokenCacheConfig{Now: time.Now})
+	f.clock.Set(time.Now())
+	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	tok := f.token(b, "alice")
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := f.cache.lookup(a, tok.Raw); !ok {
+			b.Fatal("miss")
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jwtkit/jwtkit/internal/httpauth"
+	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/store"
+)
+
+// RevokeHandler is an RFC 7009 token revocation endpoint. It takes token
+// and an optional token_type_hint (a hint only: both kinds are tried). A
+// refresh token ends its whole family (session); an access token is
+// denylisted until its exp plus leeway when a revocation store is
+// configured. Unknown, invalid and already revoked tokens get 200 too, as
+// RFC 7009 §2.2 requires, so the endpoint is no validity oracle. A store
+// failure gets 503.
+func (h *TokenHandler) RevokeHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, oerr := h.readForm(w, r, false)
+		if oerr != nil {
+			writeOAuthError(w, oerr)
+			return
+		}
+		raw := form.Get("token")
+		if raw == "" {
+			writeOAuthError(w, invalidRequest("token is required"))
+			return
+		}
+		if err := h.revokeAny(r, raw, AuditRevoke); err != nil {
+			writeOAuthError(w, errUnavailable)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+// LogoutHandler ends a session: the bearer access token in the
+// Authorization header is denylisted and its family revoked; a
+// refresh_token in the form body ends its family too. Either one alone is
+// enough. It answers 200 {"detail":"Logged out"}, also when repeated;
+// 401 when neither credential is valid; 503 when the store fails.
+func (h *TokenHandler) LogoutHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+			return
+		}
+		var refresh string
+		if r.ContentLength != 0 && r.Header.Get("Content-Type") != "" {
+			form, oerr := h.readForm(w, r, true)
+			if oerr != nil {
+				writeOAuthError(w, oerr)
+				return
+			}
+			refresh = form.Get("refresh_token")
+		}
+		ended := false
+		if raw, err := httpauth.BearerToken(r, 0); err == nil {
+			if c, err := h.cfg.Verifier.VerifyAccess(r.Context(), raw); err == nil {
+				if err := h.revokeAccess(r, c, true); err != nil {
+					writeOAuthError(w, errUnavailable)
+					return
+				}
+				ended = true
+			}
+		}
+		if refresh != "" {
+			if c, err := h.cfg.Verifier.VerifyRefresh(r.Context(), refresh); err == nil {
+				if err := h.revokeFamily(r, c.Subject, c.FamilyID); err != nil {
+					writeOAuthError(w, errUnavailable)
+					return
+				}
+				ended = true
+			}
+		}
+		if !ended {
+			w.Header().Set("WWW-Authenticate", httpauth.Challenge("", "invalid_token", "no valid token to log out", ""))
+			writeDetail(w, http.StatusUnauthorized, "Could not validate credentials")
+			return
+		}
+		h.cfg.Audit(r.Context(), AuditEvent{Kind: AuditLogout, ClientAddr: h.cfg.ClientAddr(r)})
+		w.Header().Set("Cache-Control", "no-store")
+		writeDetail(w, http.StatusOK, "Logged out")
+	})
+}
+
+// revokeAny revokes raw as a refresh token or else as an access token.
+// Tokens that verify as neither are ignored.
+func (h *TokenHandler) revokeAny(r *http.Request, raw string, kind AuditKind) error {
+	if c, err := h.cfg.Verifier.VerifyRefresh(r.Context(), raw); err == nil {
+		if err := h.revokeFamily(r, c.Subject, c.FamilyID); err != nil {
+			return err
+		}
+		h.cfg.Audit(r.Context(), AuditEvent{Kind: kind, Subject: c.Subject, FamilyID: c.FamilyID, ClientAddr: h.cfg.ClientAddr(r)})
+		return nil
+	}
+	if c, err := h.cfg.Verifier.VerifyAccess(r.Context(), raw); err == nil {
+		if err := h.revokeAccess(r, c, false); err != nil {
+			return err
+		}
+		h.cfg.Audit(r.Context(), AuditEvent{Kind: kind, Subject: c.Subject, FamilyID: c.FamilyID, ClientAddr: h.cfg.ClientAddr(r)})
+	}
+	return nil
+}
+
+// revokeAccess denylists an access token until exp plus leeway, and with
+// withFamily also ends the session it names.
+func (h *TokenHandler) revokeAccess(r *http.Request, c *jwt.Claims, withFamily bool) error {
+	if h.cfg.Revocations != nil && c.ID != "" {
+		ctx, cancel := h.storeCtx(r)
+		defer cancel()
+		ref := store.TokenRef{ID: c.ID, Subject: c.Subject, FamilyID: c.FamilyID, IssuedAt: c.IssuedAt}
+		if err := h.cfg.Revocations.RevokeToken(ctx, ref, c.ExpiresAt.Add(h.cfg.Verifier.Leeway()+time.Second)); err != nil {
+			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: revoking access token failed", slog.String("error", err.Error()))
+			return err
+		}
+	}
+	if withFamily && c.FamilyID != "" {
+		return h.revokeFamily(r, c.Subject, c.FamilyID)
+	}
+	return nil
+}
+
+func (h *TokenHandler) revokeFamily(r *http.Request, subject, familyID string) error {
+	if h.cfg.Refresh == nil || familyID == "" {
+		return nil
+	}
+	ctx, cancel := h.storeCtx(r)
+	defer cancel()
+	if err := h.cfg.Refresh.RevokeFamily(ctx, subject, familyID); err != nil {
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: revoking session failed", slog.String("error", err.Error()))
+		return err
+	}
+	return nil
+}
+
+// ErrNoRevocationStore is returned by RevokeAll when the handler has no
+// revocation store.
+var ErrNoRevocationStore = errors.New("middleware: no revocation store configured")
+
+// RevokeAll revokes every token issued to subject (a user ID) before now:
+// access tokens and every refresh family. Use it after a password change
+// or a suspected compromise; a login right after it works. It needs
+// TokenHandlerConfig.Revocations, served by the same backend as Refresh.
+func (h *TokenHandler) RevokeAll(ctx context.Context, subject string) error {
+	if h.cfg.Revocations == nil {
+		return ErrNoRevocationStore
+	}
+	maxAge := max(h.cfg.FamilyTTL, h.cfg.AccessTTL, h.cfg.Issuer.RefreshTTL()) + h.cfg.Verifier.Leeway() + time.Minute
+	if err := h.cfg.Revocations.RevokeSubject(ctx, subject, h.cfg.Issuer.Now(), maxAge); err != nil {
+		return err
+	}
+	h.cfg.Audit(ctx, AuditEvent{Kind: AuditRevokeAll, Subject: subject})
+	return nil
+}

@@ -1,0 +1,635 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/password"
+	"github.com/jwtkit/jwtkit/store"
+)
+
+// Limits of the token endpoint.
+const (
+	// DefaultMaxBody caps request bodies of the token, refresh, revoke and
+	// logout endpoints.
+	DefaultMaxBody = 16 << 10
+	// MaxUsernameBytes caps the username parameter.
+	MaxUsernameBytes = 256
+	// DefaultFamilyTTL is the absolute lifetime of a login session.
+	DefaultFamilyTTL = 7 * 24 * time.Hour
+)
+
+// TokenHandlerConfig configures a [TokenHandler].
+type TokenHandlerConfig struct {
+	// Users finds accounts by username (login) and ID (refresh). Required.
+	Users store.Users
+	// Passwords checks and, with UserWriter, upgrades password hashes.
+	// Default: &password.Hasher{} (bcrypt, cost 12).
+	Passwords *password.Hasher
+	// UserWriter, when set, receives upgraded hashes after a successful
+	// login whose stored hash is outdated (password.Hasher.NeedsRehash).
+	UserWriter store.UserWriter
+	// Issuer mints the tokens. Required.
+	Issuer *jwt.Issuer
+	// Verifier verifies refresh tokens (refresh grant, revoke) and access
+	// tokens (logout, revoke). Required.
+	Verifier *jwt.Verifier
+	// Refresh stores refresh-token families. Nil: no refresh tokens are
+	// issued and the refresh grant is refused (unsupported_grant_type).
+	Refresh store.RefreshTokens
+	// Revocations records revoked access tokens (logout, revoke,
+	// RevokeAll). Nil: logout and revoke end the refresh family only.
+	// Serve Refresh and Revocations from the same backend, so that a
+	// revoked family also revokes its access tokens.
+	Revocations store.Revocations
+	// AccessTTL is the lifetime of access tokens issued here.
+	// Default: the Issuer's (15 minutes unless configured).
+	AccessTTL time.Duration
+	// FamilyTTL is the absolute lifetime of a login session; rotation never
+	// extends it. Default: 7 days.
+	FamilyTTL time.Duration
+	// Grace lets a client retry a refresh whose response it lost, with the
+	// same refresh token, for this long after the rotation. The retry
+	// replaces the successor; it never opens a second session. Default: 0
+	// (any second use is reuse and ends the session).
+	Grace time.Duration
+	// RequireGrantType refuses password requests without grant_type.
+	// Default: false, so clients written for the FastAPI recipe, which
+	// omit it, keep working.
+	RequireGrantType bool
+	// MaxBody caps request bodies. Default: 16 KiB.
+	MaxBody int64
+	// MaxConcurrentHashes bounds password hashing running at once; a login
+	// that cannot start hashing within HashQueueWait gets 503 with
+	// Retry-After. Default: GOMAXPROCS.
+	MaxConcurrentHashes int
+	// HashQueueWait is how long a login waits for a hashing slot.
+	// Default: 2 s.
+	HashQueueWait time.Duration
+	// Guard throttles login attempts. Default: none.
+	Guard LoginGuard
+	// ClientAddr extracts the client address used by Guard and audit
+	// events. Default: the connection's address (RemoteAddr); see
+	// TrustedProxyAddr for deployments behind a proxy.
+	ClientAddr func(r *http.Request) string
+	// Audit receives security events. Default: events are logged with
+	// Logger.
+	Audit AuditFunc
+	// Logger logs audit events (with the default Audit) and store
+	// failures. Default: slog.Default().
+	Logger *slog.Logger
+	// StoreTimeout bounds each store call. Default: 5 s.
+	StoreTimeout time.Duration
+}
+
+// LoginGuard throttles password logins. Check runs before any password
+// work; a positive retryAfter refuses the attempt with 429. Failure and
+// Success record the outcome.
+type LoginGuard interface {
+	Check(ctx context.Context, username, clientAddr string) (retryAfter time.Duration, err error)
+	Failure(ctx context.Context, username, clientAddr string)
+	Success(ctx context.Context, username, clientAddr string)
+}
+
+// TokenHandler is the OAuth 2.0 token endpoint (RFC 6749) for the
+// resource owner password grant and the refresh_token grant, with the
+// FastAPI recipe's response shape. It also provides the recipe's
+// POST /refresh, an RFC 7009 revocation endpoint, a logout endpoint and
+// subject-wide revocation. It is safe for concurrent use.
+//
+// The password grant is meant for first-party clients only (RFC 9700 §2.4
+// advises against it for third parties).
+type TokenHandler struct {
+	cfg       TokenHandlerConfig
+	hashSlots chan struct{}
+}
+
+// NewTokenHandler checks cfg and returns a TokenHandler.
+func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
+	if cfg.Users == nil || cfg.Issuer == nil || cfg.Verifier == nil {
+		return nil, errors.New("middleware: TokenHandlerConfig needs Users, Issuer and Verifier")
+	}
+	if cfg.Passwords == nil {
+		cfg.Passwords = &password.Hasher{}
+	}
+	if err := cfg.Passwords.Validate(); err != nil {
+		return nil, fmt.Errorf("middleware: password hasher: %w", err)
+	}
+	if cfg.AccessTTL < 0 || cfg.FamilyTTL < 0 || cfg.Grace < 0 || cfg.MaxBody < 0 || cfg.HashQueueWait < 0 {
+		return nil, errors.New("middleware: negative duration or size in TokenHandlerConfig")
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = cfg.Issuer.AccessTTL()
+	}
+	if cfg.FamilyTTL == 0 {
+		cfg.FamilyTTL = DefaultFamilyTTL
+	}
+	if cfg.Grace > time.Minute {
+		return nil, errors.New("middleware: Grace above one minute defeats reuse detection")
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxConcurrentHashes <= 0 {
+		cfg.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
+	}
+	if cfg.HashQueueWait == 0 {
+		cfg.HashQueueWait = 2 * time.Second
+	}
+	if cfg.ClientAddr == nil {
+		cfg.ClientAddr = RemoteAddr
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = LogAudit(cfg.Logger)
+	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = 5 * time.Second
+	}
+	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}, nil
+}
+
+// tokenResponse is the RFC 6749 §5.1 success body; access_token and
+// token_type are also the recipe's.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// oauthError is an RFC 6749 §5.2 error, answered with the recipe's detail.
+type oauthError struct {
+	status      int
+	code        string
+	description string
+	detail      string
+	retryAfter  time.Duration
+	challenge   bool
+}
+
+func (e *oauthError) Error() string { return e.code + ": " + e.description }
+
+var (
+	errBadCredentials = &oauthError{status: http.StatusUnauthorized, code: "invalid_grant",
+		description: "incorrect username or password", detail: "Incorrect username or password", challenge: true}
+	errBadRefresh = &oauthError{status: http.StatusBadRequest, code: "invalid_grant",
+		description: "the refresh token is invalid, expired or revoked", detail: "Invalid refresh token"}
+	errUnavailable = &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+		description: "the service cannot answer now; retry later", detail: "Service unavailable", retryAfter: 5 * time.Second}
+	errBusy = &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+		description: "too many logins in progress; retry later", detail: "Service busy", retryAfter: time.Second}
+)
+
+func invalidRequest(desc string) *oauthError {
+	return &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: desc, detail: "Invalid request: " + desc}
+}
+
+func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if e.challenge {
+		h.Set("WWW-Authenticate", "Bearer")
+	}
+	if e.retryAfter > 0 {
+		secs := int64((e.retryAfter + time.Second - 1) / time.Second)
+		h.Set("Retry-After", fmt.Sprint(secs))
+	}
+	writeJSON(w, e.status, struct {
+		Detail      string `json:"detail"`
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+	}{e.detail, e.code, e.description})
+}
+
+// readForm reads an application/x-www-form-urlencoded body, capped, and
+// refuses repeated parameters (RFC 6749 §3.2) and credentials in the
+// query string. JSON bodies are accepted only when allowJSON is set (the
+// recipe's POST /refresh).
+func (h *TokenHandler) readForm(w http.ResponseWriter, r *http.Request, allowJSON bool) (url.Values, *oauthError) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return nil, &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", description: "use POST", detail: "Method Not Allowed"}
+	}
+	if r.URL.RawQuery != "" {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, invalidRequest("malformed query string")
+		}
+		for _, k := range []string{"username", "password", "refresh_token", "token", "client_secret", "access_token"} {
+			if q.Has(k) {
+				return nil, invalidRequest("credentials must be sent in the request body")
+			}
+		}
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	isJSON := err == nil && mt == "application/json"
+	if err != nil || (mt != "application/x-www-form-urlencoded" && !(allowJSON && isJSON)) {
+		return nil, invalidRequest("the body must be application/x-www-form-urlencoded")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", description: "request body too large", detail: "Request body too large"}
+		}
+		return nil, invalidRequest("unreadable body")
+	}
+	if isJSON {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return nil, invalidRequest("malformed JSON body")
+		}
+		form := url.Values{}
+		for k, raw := range m {
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, invalidRequest("parameter " + safeParamName(k) + " must be a string")
+			}
+			form.Set(k, s)
+		}
+		return form, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, invalidRequest("malformed form body")
+	}
+	for k, vs := range form {
+		if len(vs) > 1 {
+			return nil, invalidRequest("parameter " + safeParamName(k) + " is repeated")
+		}
+	}
+	return form, nil
+}
+
+// safeParamName keeps client text out of error messages unless it is a
+// plain parameter name.
+func safeParamName(k string) string {
+	if len(k) > 32 {
+		return "(name)"
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')) {
+			return "(name)"
+		}
+	}
+	return k
+}
+
+// ServeHTTP is the token endpoint: grant_type=password (or absent) and
+// grant_type=refresh_token.
+func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	form, oerr := h.readForm(w, r, false)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+	var resp *tokenResponse
+	switch gt := form.Get("grant_type"); {
+	case gt == "password" || (gt == "" && !form.Has("grant_type") && !h.cfg.RequireGrantType):
+		resp, oerr = h.passwordGrant(r, form)
+	case gt == "refresh_token":
+		resp, oerr = h.refreshGrant(r, form.Get("refresh_token"), form.Get("scope"), form.Has("scope"))
+	case gt == "":
+		oerr = invalidRequest("grant_type is required")
+	default:
+		oerr = &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type",
+			description: "supported grant types: password, refresh_token", detail: "Unsupported grant type"}
+	}
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+	writeTokenResponse(w, resp)
+}
+
+// RefreshHandler is the recipe's POST /refresh: it takes refresh_token
+// from a form or a JSON body and answers like the refresh_token grant.
+func (h *TokenHandler) RefreshHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, oerr := h.readForm(w, r, true)
+		if oerr != nil {
+			writeOAuthError(w, oerr)
+			return
+		}
+		resp, oerr := h.refreshGrant(r, form.Get("refresh_token"), form.Get("scope"), form.Has("scope"))
+		if oerr != nil {
+			writeOAuthError(w, oerr)
+			return
+		}
+		writeTokenResponse(w, resp)
+	})
+}
+
+func writeTokenResponse(w http.ResponseWriter, resp *tokenResponse) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *TokenHandler) storeCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), h.cfg.StoreTimeout)
+}
+
+// passwordGrant authenticates the user. Every failure after the
+// parameters are read costs one password comparison and yields the same
+// response, so neither timing nor body tells unknown, disabled and wrong.
+func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenResponse, *oauthError) {
+	username, pw := form.Get("username"), form.Get("password")
+	switch {
+	case username == "":
+		return nil, invalidRequest("username is required")
+	case pw == "":
+		return nil, invalidRequest("password is required")
+	case len(username) > MaxUsernameBytes:
+		return nil, invalidRequest("username too long")
+	}
+	requested, ok := parseScope(form.Get("scope"))
+	if !ok {
+		return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: "malformed scope", detail: "Invalid scope"}
+	}
+	addr := h.cfg.ClientAddr(r)
+	ctx := r.Context()
+	if h.cfg.Guard != nil {
+		wait, err := h.cfg.Guard.Check(ctx, username, addr)
+		if err != nil {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: login guard failed", slog.String("error", err.Error()))
+			return nil, errUnavailable
+		}
+		if wait > 0 {
+			h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginThrottled, ClientAddr: addr})
+			return nil, &oauthError{status: http.StatusTooManyRequests, code: "slow_down",
+				description: "too many attempts; retry later", detail: "Too many attempts", retryAfter: wait}
+		}
+	}
+
+	sctx, cancel := h.storeCtx(r)
+	user, err := h.cfg.Users.UserByUsername(sctx, username)
+	cancel()
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: user lookup failed", slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
+
+	if !h.acquireHashSlot(ctx) {
+		return nil, errBusy
+	}
+	var cmpErr error
+	if found {
+		cmpErr = h.cfg.Passwords.Compare(user.PasswordHash, pw)
+	} else {
+		h.cfg.Passwords.CompareDummy(pw)
+	}
+	<-h.hashSlots
+
+	if !found || cmpErr != nil || user.Disabled {
+		if found && cmpErr != nil && !errors.Is(cmpErr, password.ErrMismatch) && !errors.Is(cmpErr, password.ErrTooLong) {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: stored password hash rejected", slog.String("user_id", user.ID), slog.String("error", cmpErr.Error()))
+		}
+		if h.cfg.Guard != nil {
+			h.cfg.Guard.Failure(ctx, username, addr)
+		}
+		reason := "bad_credentials"
+		if found && cmpErr == nil {
+			reason = "disabled"
+		}
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginFailure, ClientAddr: addr, Reason: reason})
+		return nil, errBadCredentials
+	}
+	if h.cfg.Guard != nil {
+		h.cfg.Guard.Success(ctx, username, addr)
+	}
+
+	scopes := user.Scopes
+	if len(requested) > 0 {
+		for _, s := range requested {
+			if !slices.Contains(user.Scopes, s) {
+				return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
+					description: "a requested scope is not granted to this user", detail: "Invalid scope"}
+			}
+		}
+		scopes = requested
+	}
+
+	if h.cfg.UserWriter != nil && h.cfg.Passwords.NeedsRehash(user.PasswordHash) {
+		h.rehash(r, user, pw)
+	}
+
+	resp, oerr := h.startSession(r, user.ID, scopes)
+	if oerr == nil {
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
+	}
+	return resp, oerr
+}
+
+func (h *TokenHandler) acquireHashSlot(ctx context.Context) bool {
+	select {
+	case h.hashSlots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.cfg.HashQueueWait)
+	defer t.Stop()
+	select {
+	case h.hashSlots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (h *TokenHandler) rehash(r *http.Request, user store.User, pw string) {
+	if !h.acquireHashSlot(r.Context()) {
+		return // the upgrade waits for a quieter login
+	}
+	hash, err := h.cfg.Passwords.Hash(pw)
+	<-h.hashSlots
+	if err != nil {
+		return
+	}
+	sctx, cancel := h.storeCtx(r)
+	defer cancel()
+	if err := h.cfg.UserWriter.SetPasswordHash(sctx, user.ID, hash); err != nil {
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "jwtkit: password hash upgrade failed", slog.String("user_id", user.ID), slog.String("error", err.Error()))
+	}
+}
+
+// startSession issues an access token and, with a refresh store, the first
+// refresh token of a new family. The family is stored before any token
+// leaves, so a store failure yields no tokens.
+func (h *TokenHandler) startSession(r *http.Request, subject string, scopes []string) (*tokenResponse, *oauthError) {
+	var familyID, refreshRaw string
+	if h.cfg.Refresh != nil {
+		now := h.cfg.Issuer.Now()
+		familyID = jwt.NewID()
+		fam := store.Family{ID: familyID, Subject: subject, CreatedAt: now, ExpiresAt: now.Add(h.cfg.FamilyTTL)}
+		rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: subject, Scopes: scopes, FamilyID: familyID, ExpiresAt: fam.ExpiresAt})
+		if err != nil {
+			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing refresh token failed", slog.String("error", err.Error()))
+			return nil, errUnavailable
+		}
+		sctx, cancel := h.storeCtx(r)
+		err = h.cfg.Refresh.CreateFamily(sctx, fam, refreshRecord(rt.Claims))
+		cancel()
+		if err != nil {
+			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: storing refresh family failed", slog.String("error", err.Error()))
+			return nil, errUnavailable
+		}
+		refreshRaw = rt.Raw
+	}
+	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: subject, Scopes: scopes, FamilyID: familyID, TTL: h.cfg.AccessTTL})
+	if err != nil {
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing access token failed", slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
+	return &tokenResponse{
+		AccessToken:  at.Raw,
+		TokenType:    "bearer",
+		ExpiresIn:    int64(at.Claims.ExpiresAt.Sub(at.Claims.IssuedAt) / time.Second),
+		RefreshToken: refreshRaw,
+		Scope:        strings.Join(scopes, " "),
+	}, nil
+}
+
+func refreshRecord(c *jwt.Claims) store.RefreshToken {
+	return store.RefreshToken{
+		ID: store.TokenID(c.ID), FamilyID: c.FamilyID, Subject: c.Subject,
+		IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt,
+	}
+}
+
+// refreshGrant rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2).
+func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, hasScope bool) (*tokenResponse, *oauthError) {
+	if h.cfg.Refresh == nil {
+		return nil, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type",
+			description: "refresh tokens are not enabled", detail: "Unsupported grant type"}
+	}
+	if raw == "" {
+		return nil, invalidRequest("refresh_token is required")
+	}
+	ctx := r.Context()
+	addr := h.cfg.ClientAddr(r)
+	claims, err := h.cfg.Verifier.VerifyRefresh(ctx, raw)
+	if err != nil {
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefreshFailure, ClientAddr: addr, Reason: "invalid_token"})
+		return nil, errBadRefresh
+	}
+	scopes := claims.Scopes
+	if hasScope {
+		requested, ok := parseScope(scopeParam)
+		if !ok {
+			return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: "malformed scope", detail: "Invalid scope"}
+		}
+		for _, s := range requested {
+			if !claims.HasScope(s) {
+				return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
+					description: "a refresh cannot widen the granted scope", detail: "Invalid scope"}
+			}
+		}
+		if len(requested) > 0 {
+			scopes = requested
+		}
+	}
+
+	sctx, cancel := h.storeCtx(r)
+	defer cancel()
+	user, err := h.cfg.Users.UserByID(sctx, claims.Subject)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: user lookup failed", slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
+	if err != nil || user.Disabled {
+		if rerr := h.cfg.Refresh.RevokeFamily(sctx, claims.Subject, claims.FamilyID); rerr != nil {
+			return nil, errUnavailable
+		}
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefreshFailure, Subject: claims.Subject, FamilyID: claims.FamilyID, ClientAddr: addr, Reason: "user_unavailable"})
+		return nil, errBadRefresh
+	}
+
+	now := h.cfg.Issuer.Now()
+	nextID := jwt.NewID()
+	stored, err := h.cfg.Refresh.Rotate(sctx, store.Rotation{
+		PresentedID: store.TokenID(claims.ID),
+		Subject:     claims.Subject,
+		FamilyID:    claims.FamilyID,
+		Next: store.RefreshToken{
+			ID: store.TokenID(nextID), FamilyID: claims.FamilyID, Subject: claims.Subject,
+			IssuedAt: now, ExpiresAt: now.Add(h.cfg.Issuer.RefreshTTL()),
+		},
+		Now:   now,
+		Grace: h.cfg.Grace,
+	})
+	switch {
+	case errors.Is(err, store.ErrReused):
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditReuseDetected, Subject: claims.Subject, FamilyID: claims.FamilyID, ClientAddr: addr})
+		return nil, errBadRefresh
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrExpired):
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefreshFailure, Subject: claims.Subject, FamilyID: claims.FamilyID, ClientAddr: addr, Reason: reasonOf(err)})
+		return nil, errBadRefresh
+	case err != nil:
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: refresh rotation failed", slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
+
+	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: claims.Subject, Scopes: claims.Scopes, FamilyID: claims.FamilyID, ID: nextID, ExpiresAt: stored.ExpiresAt})
+	if err != nil {
+		return nil, errUnavailable
+	}
+	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: claims.Subject, Scopes: scopes, FamilyID: claims.FamilyID, TTL: h.cfg.AccessTTL})
+	if err != nil {
+		return nil, errUnavailable
+	}
+	h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefresh, Subject: claims.Subject, FamilyID: claims.FamilyID, ClientAddr: addr})
+	return &tokenResponse{
+		AccessToken:  at.Raw,
+		TokenType:    "bearer",
+		ExpiresIn:    int64(at.Claims.ExpiresAt.Sub(at.Claims.IssuedAt) / time.Second),
+		RefreshToken: rt.Raw,
+		Scope:        strings.Join(scopes, " "),
+	}, nil
+}
+
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, store.ErrRevoked):
+		return "revoked"
+	case errors.Is(err, store.ErrExpired):
+		return "expired"
+	}
+	return "unknown_token"
+}
+
+// parseScope splits an RFC 6749 scope parameter. It reports false for
+// empty elements or characters outside scope-token.
+func parseScope(s string) ([]string, bool) {
+	if s == "" {
+		return nil, true
+	}
+	parts := strings.Split(s, " ")
+	for _, p := range parts {
+		if !validScope(p) {
+			return nil, false
+		}
+	}
+	return parts, true
+}
