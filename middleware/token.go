@@ -479,6 +479,7 @@ func (h *TokenHandler) rehash(r *http.Request, user store.User, pw string) {
 // leaves, so a store failure yields no tokens.
 func (h *TokenHandler) startSession(r *http.Request, subject string, scopes []string) (*tokenResponse, *oauthError) {
 	var familyID, refreshRaw string
+	var familyEnd time.Time // access tokens never outlive their family
 	if h.cfg.Refresh != nil {
 		now := h.cfg.Issuer.Now()
 		familyID = jwt.NewID()
@@ -496,8 +497,9 @@ func (h *TokenHandler) startSession(r *http.Request, subject string, scopes []st
 			return nil, errUnavailable
 		}
 		refreshRaw = rt.Raw
+		familyEnd = fam.ExpiresAt
 	}
-	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: subject, Scopes: scopes, FamilyID: familyID, TTL: h.cfg.AccessTTL})
+	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: subject, Scopes: scopes, FamilyID: familyID, TTL: h.cfg.AccessTTL, ExpiresAt: familyEnd})
 	if err != nil {
 		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing access token failed", slog.String("error", err.Error()))
 		return nil, errUnavailable
@@ -595,7 +597,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 	if err != nil {
 		return nil, errUnavailable
 	}
-	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: claims.Subject, Scopes: scopes, FamilyID: claims.FamilyID, TTL: h.cfg.AccessTTL})
+	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: claims.Subject, Scopes: scopes, FamilyID: claims.FamilyID, TTL: h.cfg.AccessTTL, ExpiresAt: stored.ExpiresAt})
 	if err != nil {
 		return nil, errUnavailable
 	}

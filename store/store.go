@@ -94,7 +94,8 @@ type Family struct {
 	// CreatedAt is the login time, with sub-second precision.
 	CreatedAt time.Time
 	// ExpiresAt is the absolute end of the session; rotation never
-	// extends it.
+	// extends it. Access tokens issued for the family must not outlive
+	// it (issuers clamp their exp).
 	ExpiresAt time.Time
 }
 
@@ -135,10 +136,15 @@ type RefreshTokens interface {
 	//   - [ErrReused]: the token was already consumed and is not covered
 	//     by the grace window; the whole family is now revoked;
 	//   - [ErrRevoked]: the family was revoked (logout, reuse, or a
-	//     subject-wide revocation at or after the family's creation);
+	//     subject-wide revocation whose cut-off is later than the
+	//     family's creation);
 	//   - [ErrExpired]: the presented token or its family has expired;
 	//   - [ErrUnavailable]: the backend could not answer; nothing is
 	//     known to have changed.
+	//
+	// Preconditions: r.Next.ExpiresAt is set, and r.Next.FamilyID and
+	// r.Next.Subject equal r.FamilyID and r.Subject. Breaking one returns
+	// an error that wraps none of the sentinels.
 	Rotate(ctx context.Context, r Rotation) (RefreshToken, error)
 
 	// RevokeFamily revokes the family familyID of subject: none of its
@@ -172,17 +178,20 @@ type Revocations interface {
 
 	// RevokeSubject revokes every token issued to subject before at:
 	// access tokens with an earlier iat and every family created before
-	// at. Tokens and families created after at are unaffected. The
+	// at. Tokens and families created at or after at are unaffected. The
 	// cut-off is kept for maxAge, the longest lifetime a token of the
-	// subject can have.
+	// subject can have; families created before at stay revoked until
+	// they expire, however short maxAge is.
 	RevokeSubject(ctx context.Context, subject string, at time.Time, maxAge time.Duration) error
 
 	// IsRevoked reports whether the access token t was revoked: by its
-	// jti, through its family, or by a subject cut-off. Because iat has
-	// whole-second resolution, a token whose iat is in the same second as
-	// a cut-off is judged by its family's creation time when it has one,
-	// and counts as revoked otherwise. Errors wrap [ErrUnavailable]; a
-	// caller must not treat an error as "not revoked".
+	// jti, through its family, or by a subject cut-off C. Because iat has
+	// whole-second resolution: a token whose iat is at least one second
+	// before C is revoked; if C falls within the second after iat, the
+	// token counts as not revoked only when t.FamilyID names an existing
+	// family of t.Subject created at or after C. Errors wrap
+	// [ErrUnavailable]; a caller must not treat an error as "not
+	// revoked".
 	IsRevoked(ctx context.Context, t TokenRef) (bool, error)
 }
 
@@ -190,9 +199,12 @@ type Revocations interface {
 // (Redis TTLs) need not implement it.
 type Sweeper interface {
 	// Sweep deletes records that expired before now, at most limit of
-	// them (0: a backend default), and returns how many it deleted. It
-	// keeps consumed-token records until their family expires, because
-	// reuse detection needs them.
+	// them (0: a backend default), and returns how many it deleted (a
+	// family counts once, with its tokens). It keeps consumed-token
+	// records until their family expires, because reuse detection needs
+	// them. Callers pass a now that lags the clock by at least the
+	// verifiers' leeway, so that a revoked family outlives every access
+	// token it revokes.
 	Sweep(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
