@@ -142,6 +142,10 @@ type RefreshTokens interface {
 	//   - [ErrUnavailable]: the backend could not answer; nothing is
 	//     known to have changed.
 	//
+	// Repeating a successful rotation with the same r.Next.ID returns the
+	// same successor, so a client library that resends a request after a
+	// lost reply does not trigger reuse detection.
+	//
 	// Preconditions: r.Next.ExpiresAt is set, and r.Next.FamilyID and
 	// r.Next.Subject equal r.FamilyID and r.Subject. Breaking one returns
 	// an error that wraps none of the sentinels.
@@ -189,7 +193,9 @@ type Revocations interface {
 	// whole-second resolution: a token whose iat is at least one second
 	// before C is revoked; if C falls within the second after iat, the
 	// token counts as not revoked only when t.FamilyID names an existing
-	// family of t.Subject created at or after C. Errors wrap
+	// family of t.Subject created at or after C. A token naming a family
+	// of its subject created before C is revoked whatever its iat. Errors
+	// wrap
 	// [ErrUnavailable]; a caller must not treat an error as "not
 	// revoked".
 	IsRevoked(ctx context.Context, t TokenRef) (bool, error)
