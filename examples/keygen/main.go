@@ -1,0 +1,183 @@
+// Command keygen creates a signing key for jwtkit: it writes the private
+// key as PKCS #8 PEM to a new file (mode 0600) and prints the public key
+// as a JSON Web Key Set on standard output.
+//
+//	go run ./examples/keygen -alg ES256 -out es256.pem > jwks.json
+//	go run ./examples/keygen -alg RS256 -bits 3072 -kid 2026-01 -out rs256.pem
+//
+// The key ID defaults to the key's RFC 7638 thumbprint. Load the key with
+// jwt.LoadKeyFile(kid, alg, path); publish its public half with
+// middleware.NewJWKSHandler, or serve the printed set as is.
+//
+// keygen never overwrites a file: remove an old key deliberately, after
+// every token it signed has expired.
+package main
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/jwtkit/jwtkit/jwt"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "keygen:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	algName := fs.String("alg", "ES256", "algorithm: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA")
+	kid := fs.String("kid", "", "key ID (default: the RFC 7638 thumbprint)")
+	out := fs.String("out", "", "file for the private key (PEM, created with mode 0600; must not exist)")
+	bits := fs.Int("bits", 2048, "RSA modulus size in bits (RS*/PS* only; at least 2048)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *out == "" {
+		return errors.New("-out is required")
+	}
+	alg := jwt.Algorithm(*algName)
+	key, err := generate(alg, *bits)
+	if err != nil {
+		return err
+	}
+	if *kid == "" {
+		if *kid, err = thumbprint(key); err != nil {
+			return err
+		}
+	}
+	k, err := jwt.NewSigningKey(*kid, alg, key)
+	if err != nil {
+		return err
+	}
+	pemBytes, err := k.MarshalPEM()
+	if err != nil {
+		return err
+	}
+	keys, err := jwt.NewKeySet(k)
+	if err != nil {
+		return err
+	}
+	jwks, err := keys.PublicJWKS()
+	if err != nil {
+		return err
+	}
+	if err := writeNew(*out, pemBytes); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s private key %q to %s\n", alg, *kid, *out)
+	_, err = fmt.Fprintf(stdout, "%s\n", jwks)
+	return err
+}
+
+func generate(alg jwt.Algorithm, bits int) (crypto.Signer, error) {
+	switch {
+	case !alg.Valid():
+		return nil, fmt.Errorf("unsupported algorithm %q", alg)
+	case strings.HasPrefix(string(alg), "HS"):
+		return nil, fmt.Errorf("%s keys are shared secrets: generate one with openssl rand -base64 %d", alg, map[jwt.Algorithm]int{jwt.HS256: 32, jwt.HS384: 48, jwt.HS512: 64}[alg])
+	case strings.HasPrefix(string(alg), "RS"), strings.HasPrefix(string(alg), "PS"):
+		if bits < jwt.MinRSABits {
+			return nil, fmt.Errorf("-bits %d: at least %d required", bits, jwt.MinRSABits)
+		}
+		return rsa.GenerateKey(rand.Reader, bits)
+	case alg == jwt.EdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		return priv, err
+	}
+	curve := map[jwt.Algorithm]elliptic.Curve{jwt.ES256: elliptic.P256(), jwt.ES384: elliptic.P384(), jwt.ES512: elliptic.P521()}[alg]
+	return ecdsa.GenerateKey(curve, rand.Reader)
+}
+
+// thumbprint returns the RFC 7638 SHA-256 thumbprint of the public key.
+func thumbprint(priv crypto.Signer) (string, error) {
+	tmp, err := jwt.NewSigningKey("", algFor(priv), priv)
+	if err != nil {
+		return "", err
+	}
+	set, err := jwt.NewKeySet(tmp)
+	if err != nil {
+		return "", err
+	}
+	doc, err := set.PublicJWKS()
+	if err != nil {
+		return "", err
+	}
+	var parsed struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal(doc, &parsed); err != nil || len(parsed.Keys) != 1 {
+		return "", fmt.Errorf("reading the public key: %v", err)
+	}
+	m := parsed.Keys[0]
+	// The required members in lexicographic order, no whitespace.
+	var required []string
+	switch m["kty"] {
+	case "RSA":
+		required = []string{"e", "kty", "n"}
+	case "EC":
+		required = []string{"crv", "kty", "x", "y"}
+	default:
+		required = []string{"crv", "kty", "x"}
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, name := range required {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:%q", name, m[name])
+	}
+	b.WriteByte('}')
+	sum := sha256.Sum256([]byte(b.String()))
+	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
+}
+
+func algFor(priv crypto.Signer) jwt.Algorithm {
+	switch k := priv.(type) {
+	case *rsa.PrivateKey:
+		return jwt.RS256
+	case *ecdsa.PrivateKey:
+		return map[int]jwt.Algorithm{256: jwt.ES256, 384: jwt.ES384, 521: jwt.ES512}[k.Curve.Params().BitSize]
+	}
+	return jwt.EdDSA
+}
+
+// writeNew creates path with mode 0600 and refuses to replace a file.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s exists; keygen never overwrites a key", path)
+		}
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}

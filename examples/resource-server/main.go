@@ -1,0 +1,213 @@
+// Command resource-server is an API that accepts access tokens issued by
+// another service, verifying them with the issuer's published JSON Web Key
+// Set. It holds no key and no user database.
+//
+//	go run ./examples/resource-server -addr 127.0.0.1:8001 \
+//	    -jwks http://127.0.0.1:8000/.well-known/jwks.json [-issuer URL] [-alg RS256]
+//
+// GET /whoami answers any valid access token with its claims; GET /admin
+// also needs the scope "admin" (403 insufficient_scope otherwise); GET
+// /healthz reports whether the key set has been fetched.
+//
+// The issuer defaults to the origin of the JWKS URL (http://127.0.0.1:8000
+// above), which is what examples/server writes into iss. A plain-http JWKS
+// URL is accepted only for a loopback host: anyone on the network path of
+// a plain-http JWKS could substitute keys.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/middleware"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], logger, nil); err != nil && !errors.Is(err, flag.ErrHelp) {
+		logger.Error("resource server stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	addr     string
+	jwksURL  string
+	issuer   string
+	audience string
+	algs     []jwt.Algorithm
+}
+
+func parseConfig(args []string, output io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("resource-server", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8001", "listen address")
+	fs.StringVar(&c.jwksURL, "jwks", "http://127.0.0.1:8000/.well-known/jwks.json", "the issuer's JWKS URL (https, or http on a loopback host)")
+	fs.StringVar(&c.issuer, "issuer", "", "expected iss claim (default: the origin of -jwks)")
+	fs.StringVar(&c.audience, "audience", "", "expected aud claim (default: not checked)")
+	algs := fs.String("alg", "RS256", "accepted algorithms, comma-separated, of one family (e.g. RS256 or ES256 or EdDSA)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() != 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for a := range strings.SplitSeq(*algs, ",") {
+		c.algs = append(c.algs, jwt.Algorithm(strings.TrimSpace(a)))
+	}
+	u, err := url.Parse(c.jwksURL)
+	if err != nil || u.Host == "" {
+		return c, fmt.Errorf("-jwks %q is not an absolute URL", c.jwksURL)
+	}
+	if c.issuer == "" {
+		c.issuer = u.Scheme + "://" + u.Host
+	}
+	return c, nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// app is the resource server: its key set and its handler.
+type app struct {
+	keys    *jwt.RemoteKeySet
+	handler http.Handler
+}
+
+func newApp(cfg config, logger *slog.Logger) (*app, error) {
+	u, _ := url.Parse(cfg.jwksURL)
+	keys, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{
+		URL:        cfg.jwksURL,
+		Algorithms: cfg.algs,
+		AllowHTTP:  u.Scheme == "http" && isLoopback(u.Hostname()),
+		Logger:     logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := jwt.NewVerifier(jwt.VerifierConfig{
+		Keys:     keys,
+		Issuer:   cfg.issuer,
+		Audience: cfg.audience,
+		Leeway:   30 * time.Second,
+	})
+	if err != nil {
+		keys.Close()
+		return nil, err
+	}
+	auth := middleware.RequireBearer(verifier, middleware.WithLogger(logger))
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /whoami", auth(http.HandlerFunc(whoami)))
+	mux.Handle("GET /admin", auth(middleware.RequireScope("admin")(http.HandlerFunc(admin))))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if len(keys.Keys()) == 0 {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no keys yet"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return &app{keys: keys, handler: mux}, nil
+}
+
+func (a *app) Close() error { return a.keys.Close() }
+
+// whoami returns the verified claims of the caller's token.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	c, _ := middleware.ClaimsFromContext(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(c.JSON())
+}
+
+func admin(w http.ResponseWriter, r *http.Request) {
+	c, _ := middleware.ClaimsFromContext(r.Context())
+	writeJSON(w, http.StatusOK, map[string]string{"status": "welcome, administrator", "sub": c.Subject})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// run serves until ctx ends, then shuts down gracefully. When ready is not
+// nil, it receives the listening address.
+func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- string) error {
+	cfg, err := parseConfig(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	// Wait briefly for the keys, but start anyway: the issuer may come up
+	// later, and until then requests get 503.
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := a.keys.Refresh(fctx); err != nil {
+		logger.Warn("JWKS not available yet; retrying in the background", "jwks", cfg.jwksURL, "error", err.Error())
+	}
+	cancel()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("resource server listening", "addr", ln.Addr().String(), "jwks", cfg.jwksURL, "issuer", cfg.issuer)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

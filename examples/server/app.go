@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/middleware"
+	"github.com/jwtkit/jwtkit/middleware/redisthrottle"
+	"github.com/jwtkit/jwtkit/password"
+	"github.com/jwtkit/jwtkit/store"
+	"github.com/jwtkit/jwtkit/store/memstore"
+	"github.com/jwtkit/jwtkit/store/pgstore"
+	"github.com/jwtkit/jwtkit/store/redisstore"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+)
+
+// recipeHash is the bcrypt hash of "secret" from FastAPI's recipe.
+const recipeHash = "$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW"
+
+// publishedSecrets are example secrets copied from tutorials into many
+// repositories; a server configured with one is forgeable by anyone.
+var publishedSecrets = map[string]bool{
+	"09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7": true, // FastAPI recipe
+	"your-secret-key":                    true,
+	"your-256-bit-secret":                true,
+	"secret":                             true,
+	"changethis":                         true,
+	"super-secret":                       true,
+	"supersecretkeythatisatleast32bytes": true,
+}
+
+// users is what the example needs from its user store.
+type users interface {
+	store.Users
+	store.UserWriter
+}
+
+type app struct {
+	handler http.Handler
+	closers []func()
+}
+
+func (a *app) Handler() http.Handler { return a.handler }
+
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
+	a := &app{}
+	keys, err := loadKeys(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: cfg.issuer})
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: cfg.issuer, Leeway: 30 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+
+	var (
+		db          users
+		refresh     store.RefreshTokens
+		revocations store.Revocations
+		guard       middleware.LoginGuard = middleware.NewLoginThrottle(middleware.ThrottleConfig{})
+	)
+	switch cfg.store {
+	case "memory":
+		mem := memstore.New()
+		db, refresh, revocations = mem, mem, mem
+	case "postgres":
+		if cfg.pgURL == "" {
+			return nil, errors.New("-store postgres needs -postgres URL (or JWTKIT_POSTGRES_URL)")
+		}
+		pool, err := pgxpool.New(ctx, cfg.pgURL)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		a.closers = append(a.closers, pool.Close)
+		pg, err := pgstore.New(pool, pgstore.Config{Schema: cfg.pgSchema})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = pg.Migrate(mctx)
+		cancel()
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("postgres migration: %w", err)
+		}
+		db, refresh, revocations = pg, pg, pg
+		go sweep(ctx, pg, logger)
+	default:
+		return nil, fmt.Errorf("unknown store %q (memory or postgres)", cfg.store)
+	}
+	if cfg.redisURL != "" {
+		opts, err := redis.ParseURL(cfg.redisURL)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("redis URL: %w", err)
+		}
+		opts.ContextTimeoutEnabled = true // honour per-call deadlines on socket reads
+		client := redis.NewClient(opts)
+		a.closers = append(a.closers, func() { _ = client.Close() })
+		rs, err := redisstore.New(client, redisstore.Config{Prefix: cfg.redisPrefix})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		// Users stay in SQL or memory; sessions, revocations and the login
+		// throttle move to Redis, shared by every instance.
+		refresh, revocations = rs, rs
+		th, err := redisthrottle.New(client, redisthrottle.Config{Prefix: throttlePrefix(cfg.redisPrefix), Logger: logger})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		guard = th
+	}
+	if err := seedUsers(ctx, db); err != nil {
+		return nil, err
+	}
+
+	hasher := &password.Hasher{}
+	tokens, err := middleware.NewTokenHandler(middleware.TokenHandlerConfig{
+		Users:       db,
+		UserWriter:  db,
+		Passwords:   hasher,
+		Issuer:      issuer,
+		Verifier:    verifier,
+		Refresh:     refresh,
+		Revocations: revocations,
+		AccessTTL:   30 * time.Minute, // the recipe's ACCESS_TOKEN_EXPIRE_MINUTES = 30
+		Guard:       guard,
+		Logger:      logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	authOpts := []middleware.Option{
+		middleware.WithUsers(db),
+		middleware.WithRevocations(revocations),
+		middleware.WithLogger(logger),
+	}
+	if cfg.tokenCache {
+		authOpts = append(authOpts, middleware.WithTokenCache(middleware.NewTokenCache(middleware.TokenCacheConfig{})))
+	}
+	auth := middleware.RequireBearer(verifier, authOpts...)
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /token", tokens)
+	mux.Handle("POST /refresh", tokens.RefreshHandler())
+	mux.Handle("POST /revoke", tokens.RevokeHandler())
+	mux.Handle("POST /logout", tokens.LogoutHandler())
+	me := auth(http.HandlerFunc(usersMe))
+	mux.Handle("GET /users/me", me)
+	mux.Handle("GET /users/me/", me)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	a.handler = mux
+	return a, nil
+}
+
+func throttlePrefix(redisPrefix string) string {
+	if redisPrefix == "" {
+		return ""
+	}
+	return redisPrefix + ":throttle"
+}
+
+func loadKeys(cfg config, logger *slog.Logger) (*jwt.KeySet, error) {
+	if cfg.alg != "HS256" {
+		return nil, fmt.Errorf("unsupported -alg %q", cfg.alg)
+	}
+	secret := []byte(cfg.secret)
+	if cfg.secret == "" {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+		logger.Warn("JWT_SECRET is not set; using a random secret: tokens will not survive a restart")
+	} else if publishedSecrets[cfg.secret] {
+		return nil, errors.New("JWT_SECRET is a published example secret; generate your own (e.g. openssl rand -hex 32)")
+	}
+	key, err := jwt.NewHMACKey("hs1", jwt.HS256, secret)
+	if err != nil {
+		return nil, fmt.Errorf("JWT_SECRET: %w", err)
+	}
+	return jwt.NewKeySet(key)
+}
+
+func seedUsers(ctx context.Context, db users) error {
+	if _, err := db.UserByUsername(ctx, "johndoe"); errors.Is(err, store.ErrNotFound) {
+		err := db.CreateUser(ctx, store.User{
+			ID:           jwt.NewID(),
+			Username:     "johndoe",
+			PasswordHash: recipeHash,
+			Scopes:       []string{"me", "items"},
+			Profile:      map[string]string{"full_name": "John Doe", "email": "johndoe@example.com"},
+		})
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("creating the demo user: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("looking up the demo user: %w", err)
+	}
+	if _, err := db.UserByUsername(ctx, "alice"); errors.Is(err, store.ErrNotFound) {
+		hash, err := (&password.Hasher{}).Hash("secret2")
+		if err != nil {
+			return err
+		}
+		err = db.CreateUser(ctx, store.User{
+			ID:           jwt.NewID(),
+			Username:     "alice",
+			PasswordHash: hash,
+			Disabled:     true,
+			Profile:      map[string]string{"full_name": "Alice Wonderson", "email": "alice@example.com"},
+		})
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("creating the disabled demo user: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// sweep deletes expired sessions and revocations every few minutes, in
+// bounded batches, until ctx ends.
+func sweep(ctx context.Context, s store.Sweeper, logger *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			// Lag the clock so a revoked family outlives the access tokens
+			// it revokes, leeway included.
+			n, err := s.Sweep(ctx, time.Now().Add(-5*time.Minute), 1000)
+			if err != nil {
+				logger.Warn("sweep failed", "error", err.Error())
+				break
+			}
+			if n < 1000 {
+				break
+			}
+		}
+	}
+}
+
+// usersMe answers like the recipe's read_users_me.
+func usersMe(w http.ResponseWriter, r *http.Request) {
+	u, ok := middleware.UserFromContext(r.Context())
+	if !ok {
+		http.Error(w, `{"detail":"Could not validate credentials"}`, http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"username":  u.Username,
+		"email":     u.Profile["email"],
+		"full_name": u.Profile["full_name"],
+		"disabled":  u.Disabled,
+	})
+}
