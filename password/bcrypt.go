@@ -3,6 +3,7 @@ package password
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"golang.org/x/crypto/bcrypt"
@@ -25,6 +26,15 @@ var bcryptEncoding = base64.NewEncoding("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijk
 func hashBcrypt(password []byte, cost int) (string, error) {
 	out, err := bcrypt.GenerateFromPassword(password, cost)
 	if err != nil {
+		// Unreachable: length and cost were checked, and crypto/rand
+		// does not fail. Mapped anyway so that callers see a sentinel.
+		var costErr bcrypt.InvalidCostError
+		switch {
+		case errors.Is(err, bcrypt.ErrPasswordTooLong):
+			return "", fmt.Errorf("%w: %w", ErrTooLong, err)
+		case errors.As(err, &costErr):
+			return "", fmt.Errorf("%w: %w", ErrCost, err)
+		}
 		return "", fmt.Errorf("password: bcrypt: %w", err)
 	}
 	// x/crypto writes the "$2a$" identifier. For inputs of at most 72
@@ -53,7 +63,7 @@ func parseBcrypt(s string) (*parsedHash, error) {
 		}
 	}
 	cost := int(d1-'0')*10 + int(d2-'0')
-	if cost < minStoredCost || cost > 31 {
+	if cost < minStoredCost || cost > MaxCost {
 		return nil, fmt.Errorf("%w: stored bcrypt cost %d outside %d..%d", ErrCost, cost, minStoredCost, MaxCost)
 	}
 	return &parsedHash{encoded: s, scheme: Bcrypt, minor: s[2], cost: cost}, nil

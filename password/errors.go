@@ -2,9 +2,11 @@ package password
 
 import "errors"
 
-// Sentinel errors. Every error returned by this package is, or wraps with
-// %w, exactly one of these, so callers branch with errors.Is and never on
-// message text. No message ever contains a password or a stored hash.
+// Sentinel errors. Every error that [Hasher.Compare] and [Hasher.Validate]
+// return, and every error [Hasher.Hash] returns for its input or
+// configuration, is or wraps with %w exactly one of these, so callers
+// branch with errors.Is and never on message text. No message contains a
+// password or a stored hash.
 var (
 	// ErrMismatch reports a password that does not match the stored hash.
 	ErrMismatch = errors.New("password: mismatch")

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// Bcrypt cost bounds for new hashes.
+// bcrypt costs. Each step doubles the work.
 const (
 	// DefaultCost is the bcrypt cost a zero [Hasher.Cost] selects.
 	DefaultCost = 12
@@ -14,7 +14,7 @@ const (
 	// (OWASP and ASVS ask for at least 10).
 	MinCost = 10
 	// MaxCost is the highest bcrypt cost accepted, for new hashes and for
-	// stored ones alike. Each step doubles the work; cost 16 takes seconds.
+	// stored ones alike (cost 16 takes seconds per computation).
 	MaxCost = 16
 )
 
@@ -242,7 +242,8 @@ func (h *Hasher) Hash(password string) (string, error) {
 //     contains a NUL byte, or exceeds the stored scheme's limit. It is
 //     refused whole: bcrypt never sees a truncated password.
 //
-// Hash errors are checked first. Whatever the outcome, Compare performs
+// Problems with the stored hash are reported before problems with the
+// password. Whatever the outcome, Compare performs
 // exactly one hash computation: at the stored hash's cost when the hash is
 // usable (on a fixed filler input when the password is refused), otherwise
 // the same computation as [Hasher.CompareDummy]. Its duration therefore
