@@ -42,7 +42,8 @@ const DefaultMaxJWKSKeys = 100
 //     operation the key is for, for multi-prime RSA ("oth"), and when
 //     private and public members do not belong together;
 //   - [ErrWeakKey] for an HMAC secret shorter than the hash output, an RSA
-//     modulus under [MinRSABits] bits, or an RSA exponent below 3 or even;
+//     modulus under [MinRSABits] bits or with the ROCA fingerprint
+//     (CVE-2017-15361), or an RSA exponent below 3 or even;
 //   - [ErrConfig] for anything that is not a well-formed JWK: invalid JSON,
 //     duplicate members, a missing "kid" or "alg", or a member that is not
 //     strict base64url.
@@ -285,6 +286,9 @@ func (f *jwkFields) toKey(p jwkPolicy) (*Key, error) {
 			return nil, f.errorf(ErrConfig, `"kid" is required`)
 		}
 	}
+	if p.publicOnly && f.kty == "oct" {
+		return nil, f.errorf(ErrKeyMismatch, "symmetric keys are never taken from a published key set")
+	}
 	alg := Algorithm(f.alg)
 	switch {
 	case !f.hasAlg && len(p.algs) == 1:
@@ -330,9 +334,6 @@ func (f *jwkFields) toKey(p jwkPolicy) (*Key, error) {
 		}
 	}
 	if private && p.publicOnly {
-		if f.kty == "oct" {
-			return nil, f.errorf(ErrKeyMismatch, "symmetric keys are never taken from a published key set")
-		}
 		return nil, f.errorf(ErrKeyMismatch, "the key carries private material, which must never be published")
 	}
 	switch f.kty {

@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -454,4 +455,59 @@ func ktROCAModulus(tb testing.TB) *big.Int {
 		tb.Fatalf("ROCA fixture has %d bits", n.BitLen())
 	}
 	return n
+}
+
+// FuzzParseJWKSDoc: for any input, ParseJWKS and ParseJWK either fail with
+// one of the key sentinels or return keys that carry a kid and a supported
+// algorithm; the public keys round-trip through PublicJWKS.
+func FuzzParseJWKSDoc(f *testing.F) {
+	f.Add([]byte(`{"keys":[{"kty":"OKP","use":"sig","alg":"EdDSA","kid":"ed-2026","crv":"Ed25519","x":"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"oct","kid":"h","alg":"HS256","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"EC","alg":"ES256","kid":"e","crv":"P-256","x":"","y":""}]}`))
+	f.Add([]byte(`{"kty":"RSA","kid":"r","alg":"RS256","n":"AQAB","e":"AQAB","key_ops":["verify"]}`))
+	f.Add([]byte(`{"keys":[{},{"kty":"oct"}],"keys":[]}`))
+	sentinels := []error{jwt.ErrConfig, jwt.ErrKeyMismatch, jwt.ErrWeakKey}
+	classified := func(t *testing.T, err error) {
+		for _, s := range sentinels {
+			if errors.Is(err, s) {
+				return
+			}
+		}
+		t.Fatalf("unclassified error: %v", err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if k, err := jwt.ParseJWK(data); err != nil {
+			classified(t, err)
+		} else if k.ID() == "" || !k.Algorithm().Valid() {
+			t.Fatalf("key without kid or algorithm: %v", k)
+		}
+		keys, err := jwt.ParseJWKS(data)
+		if err != nil {
+			classified(t, err)
+			return
+		}
+		set, err := jwt.NewKeySet(nil, keys...)
+		if err != nil {
+			t.Fatalf("ParseJWKS returned keys NewKeySet refuses: %v", err)
+		}
+		doc, err := set.PublicJWKS()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys[0].IsSymmetric() {
+			if string(doc) != `{"keys":[]}` {
+				t.Fatalf("HMAC keys published: %s", doc)
+			}
+			return
+		}
+		back, err := jwt.ParseJWKS(doc)
+		if err != nil || len(back) != len(keys) {
+			t.Fatalf("round trip: %v", err)
+		}
+		for i := range keys {
+			if !back[i].Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(keys[i].Public()) {
+				t.Fatalf("key %d changed in the round trip", i)
+			}
+		}
+	})
 }

@@ -147,7 +147,8 @@ func NewHMACKey(kid string, alg Algorithm, secret []byte) (*Key, error) {
 // crypto.Signer with such a public key, e.g. an HSM or KMS handle) and
 // verifies with its public half. The key type must fit alg
 // ([ErrKeyMismatch]) and RSA moduli must have at least [MinRSABits] bits
-// ([ErrWeakKey]).
+// and an odd exponent of at least 3, and must not have the ROCA fingerprint
+// of CVE-2017-15361 ([ErrWeakKey]).
 func NewSigningKey(kid string, alg Algorithm, priv crypto.Signer) (*Key, error) {
 	if priv == nil {
 		return nil, fmt.Errorf("%w: nil private key", ErrKeyMismatch)

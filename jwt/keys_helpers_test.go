@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -223,10 +224,13 @@ func newKTJWKSServer(tb testing.TB, body []byte, tls bool) *ktJWKSServer {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		_, _ = w.Write(body)
 	})
+	s.Server = httptest.NewUnstartedServer(h)
+	// Handshake failures are part of some tests; keep them out of the output.
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tls {
-		s.Server = httptest.NewTLSServer(h)
+		s.StartTLS()
 	} else {
-		s.Server = httptest.NewServer(h)
+		s.Start()
 	}
 	tb.Cleanup(s.Close)
 	return s

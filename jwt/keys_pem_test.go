@@ -1,7 +1,6 @@
 package jwt_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -234,5 +233,4 @@ func TestKeyFromEnv(t *testing.T) {
 			}
 		})
 	}
-	_ = context.Background
 }

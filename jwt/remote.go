@@ -19,11 +19,20 @@ import (
 
 // Defaults of [RemoteKeySetConfig].
 const (
-	DefaultRemoteFetchTimeout  = 5 * time.Second
-	DefaultRemoteRefresh       = 15 * time.Minute
-	DefaultUnknownKIDCooldown  = 30 * time.Second
-	DefaultRemoteMaxBodyBytes  = 1 << 20
-	DefaultRemoteMaxKeys       = 100
+	// DefaultRemoteFetchTimeout bounds one JWKS fetch.
+	DefaultRemoteFetchTimeout = 5 * time.Second
+	// DefaultRemoteRefresh is the time between periodic fetches.
+	DefaultRemoteRefresh = 15 * time.Minute
+	// DefaultUnknownKIDCooldown is the least time between fetches caused
+	// by unknown kids.
+	DefaultUnknownKIDCooldown = 30 * time.Second
+	// DefaultRemoteMaxBodyBytes caps a JWKS response body.
+	DefaultRemoteMaxBodyBytes = 1 << 20
+	// DefaultRemoteMaxKeys caps the number of keys of a remote set.
+	DefaultRemoteMaxKeys = 100
+)
+
+const (
 	remoteMaxRedirects         = 3
 	remoteMinRefreshInterval   = time.Second
 	remoteDrainBytes           = 4 << 10
@@ -371,6 +380,10 @@ func (r *RemoteKeySet) verificationKey(ctx context.Context, kid string, hasKID b
 	}
 	f := r.startFetch(false)
 	if f == nil {
+		if cur := r.snap.Load(); cur != snap {
+			// A fetch finished since snap was loaded.
+			return cur.lookup(kid, hasKID)
+		}
 		if snap == nil {
 			return nil, r.noKeysError()
 		}
@@ -391,7 +404,13 @@ func (r *RemoteKeySet) noKeysError() error {
 	r.mu.Lock()
 	last := r.status.LastError
 	r.mu.Unlock()
-	return &verifyError{sentinel: ErrNoKeys, detail: "the JWKS has not been fetched", cause: last}
+	e := &verifyError{sentinel: ErrNoKeys, detail: "the JWKS has not been fetched"}
+	if last != nil {
+		// The text only: the fetch error's chain (ErrConfig for a bad
+		// document, say) is not a verification outcome.
+		e.cause = errors.New(last.Error())
+	}
+	return e
 }
 
 // startFetch returns the fetch in flight or starts one. Without force, a

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -97,7 +96,7 @@ func TestRemote_VerifiesLikeLocal(t *testing.T) {
 func TestRemote_NoKeysUntilFirstSuccess(t *testing.T) {
 	k := ktKey(t, "k1", jwt.RS256, "rsa")
 	srv := newKTJWKSServer(t, nil, true)
-	srv.setHandler(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	srv.setHandler(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>maintenance</html>")) })
 	clock := newKTClock()
 	remote := ktRemote(t, srv, jwt.RemoteKeySetConfig{Now: clock.Now})
 	if err := remote.Refresh(context.Background()); err == nil {
@@ -107,6 +106,9 @@ func TestRemote_NoKeysUntilFirstSuccess(t *testing.T) {
 	tok := ktIssue(t, ktSet(t, k), ktIssuer)
 	_, err := v.VerifyAccess(context.Background(), tok)
 	ktWantErr(t, err, jwt.ErrNoKeys)
+	if errors.Is(err, jwt.ErrConfig) || !strings.Contains(err.Error(), "well-formed") {
+		t.Fatalf("want ErrNoKeys alone, with the fetch error's text: %v", err)
+	}
 	if remote.Keys() != nil {
 		t.Fatal("keys before the first success")
 	}
@@ -176,64 +178,79 @@ func TestRemote_K10_UnknownKIDFlood(t *testing.T) {
 	}
 }
 
-// Concurrent verifiers share one fetch; the endpoint never sees two
-// requests at once.
+// Concurrent verifiers and Refresh calls share one fetch; the endpoint
+// never sees two requests at once. On a fake clock, so that every caller is
+// known to be waiting before the endpoint answers.
 func TestRemote_SingleFlight(t *testing.T) {
 	k1 := ktKey(t, "k1", jwt.RS256, "rsa")
 	k2 := ktKey(t, "k2", jwt.RS256, "rsa2")
-	srv := newKTJWKSServer(t, ktJWKS(t, k1), true)
-	clock := newKTClock()
-	remote := ktRemote(t, srv, jwt.RemoteKeySetConfig{Now: clock.Now})
-	v := ktVerifier(t, remote, ktIssuer)
-
-	release := make(chan struct{})
-	var inFlight, maxInFlight atomic.Int64
-	body := ktJWKS(t, k1, k2)
-	srv.setHandler(func(w http.ResponseWriter, r *http.Request) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for {
-			m := maxInFlight.Load()
-			if n <= m || maxInFlight.CompareAndSwap(m, n) {
-				break
-			}
-		}
-		<-release
-		_, _ = w.Write(body)
-	})
-	clock.Advance(time.Minute)
+	one, both := ktJWKS(t, k1), ktJWKS(t, k1, k2)
 	tok := ktIssue(t, ktSet(t, k2), ktIssuer) // signed by the key not yet fetched
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for range 100 {
-		wg.Go(func() {
-			_, err := v.VerifyAccess(context.Background(), tok)
-			errs <- err
+	issued := time.Now()
+	synctest.Test(t, func(t *testing.T) {
+		var requests, inFlight, maxInFlight atomic.Int64
+		var release chan struct{}
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
+			}
+			if requests.Add(1) == 1 {
+				w.Write(one)
+				return
+			}
+			<-release
+			w.Write(both)
 		})
-	}
-	// Let every verifier reach the fetch, plus a few explicit refreshes.
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.requests.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	for range 5 {
-		wg.Go(func() { errs <- remote.Refresh(context.Background()) })
-	}
-	time.Sleep(50 * time.Millisecond)
-	close(release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+		clock := newKTClock()
+		remote, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{
+			URL:        "https://issuer.test/jwks.json",
+			HTTPClient: &http.Client{Transport: ktHandlerTransport{h}},
+			Logger:     ktQuiet,
+			Now:        clock.Now,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if got := srv.requests.Load(); got != 2 {
-		t.Fatalf("%d fetches, want 2 (initial + one shared)", got)
-	}
-	if m := maxInFlight.Load(); m != 1 {
-		t.Fatalf("%d fetches ran at once", m)
-	}
+		defer remote.Close()
+		synctest.Wait()
+		// The token was minted outside the bubble, whose clock starts in 2000.
+		v, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: remote, Issuer: ktIssuer, Now: func() time.Time { return issued }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		release = make(chan struct{})
+		clock.Advance(time.Minute)
+		errs := make(chan error, 105)
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Go(func() {
+				_, err := v.VerifyAccess(context.Background(), tok)
+				errs <- err
+			})
+		}
+		for range 5 {
+			wg.Go(func() { errs <- remote.Refresh(context.Background()) })
+		}
+		synctest.Wait() // everyone waits for the one fetch in flight
+		if got := requests.Load(); got != 2 {
+			t.Fatalf("%d requests while 105 callers wait, want 2 (initial + one shared)", got)
+		}
+		close(release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := requests.Load(); got != 2 {
+			t.Fatalf("%d requests, want 2", got)
+		}
+		if m := maxInFlight.Load(); m != 1 {
+			t.Fatalf("%d fetches ran at once", m)
+		}
+	})
 }
 
 // A verification waiting for a fetch gives up when its context ends, with
@@ -411,6 +428,7 @@ func TestRemote_K19_IgnoresUnusableKeys(t *testing.T) {
 		ktWith(base, "kid", "weak", "n", ktB64(weak.N.Bytes())),
 		ktWith(base, "kid", "rs512", "alg", "RS512", "n", ktB64(encKey.N.Bytes())),
 		ktWith(base, "kid", "ec", "kty", "EC", "alg", "ES256"),
+		ktWith(base, "kid", "ec-rs", "kty", "EC"),
 		privJWK,
 		ktWith(base, "kid", "dup"), ktWith(base, "kid", "dup"),
 		ktWith(base, "kid", nil),
@@ -433,7 +451,9 @@ func TestRemote_K19_IgnoresUnusableKeys(t *testing.T) {
 		"ops":    "key_ops",
 		"weak":   "1024 bits",
 		"rs512":  "not among the accepted",
-		"ec":     "needs kty",
+		"ec":     "not among the accepted",
+		"ec-rs":  "needs kty",
+		"y":      "symmetric",
 		"leaked": "private material",
 		"dup":    "share this kid",
 		"":       "without kid",
@@ -791,5 +811,3 @@ func TestRemote_CancelledRequestDoesNotAbortSharedFetch(t *testing.T) {
 		t.Fatalf("%d requests", srv.requests.Load())
 	}
 }
-
-var _ = httptest.NewRecorder

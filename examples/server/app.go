@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/jwtkit/jwtkit/jwt"
@@ -170,6 +174,15 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	me := auth(http.HandlerFunc(usersMe))
 	mux.Handle("GET /users/me", me)
 	mux.Handle("GET /users/me/", me)
+	if !keys.Active().IsSymmetric() {
+		// Resource servers verify with the public keys alone.
+		jwks, err := middleware.NewJWKSHandler(keys)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		mux.Handle("GET /.well-known/jwks.json", jwks)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -186,9 +199,72 @@ func throttlePrefix(redisPrefix string) string {
 }
 
 func loadKeys(cfg config, logger *slog.Logger) (*jwt.KeySet, error) {
-	if cfg.alg != "HS256" {
-		return nil, fmt.Errorf("unsupported -alg %q", cfg.alg)
+	alg := jwt.Algorithm(cfg.alg)
+	switch alg {
+	case jwt.HS256:
+		if cfg.keyFile != "" {
+			return nil, errors.New("-key is for RS256, ES256 and EdDSA; HS256 takes JWT_SECRET")
+		}
+		return hmacKeys(cfg, logger)
+	case jwt.RS256, jwt.ES256, jwt.EdDSA:
+	default:
+		return nil, fmt.Errorf("unsupported -alg %q (HS256, RS256, ES256 or EdDSA)", cfg.alg)
 	}
+	var key *jwt.Key
+	var err error
+	switch _, statErr := os.Stat(cfg.keyFile); {
+	case cfg.keyFile == "":
+		key, err = jwt.GenerateKey("", alg)
+		logger.Warn("no -key given; generated an ephemeral signing key: tokens will not survive a restart", "alg", alg)
+	case errors.Is(statErr, fs.ErrNotExist):
+		key, err = jwt.GenerateKey("", alg)
+		if err == nil {
+			err = writeKeyFile(cfg.keyFile, key)
+		}
+		if err == nil {
+			logger.Info("generated a signing key", "alg", alg, "file", cfg.keyFile)
+		}
+	default:
+		key, err = jwt.LoadKeyFile("", alg, cfg.keyFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	// Name the key after its public half, so every instance using the
+	// same file publishes the same kid.
+	pub, err := key.PublicPEM()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(pub)
+	priv, err := key.MarshalPEM()
+	if err != nil {
+		return nil, err
+	}
+	key, err = jwt.ParseKeyPEM(string(alg)+"-"+hex.EncodeToString(sum[:6]), alg, priv)
+	if err != nil {
+		return nil, err
+	}
+	return jwt.NewKeySet(key)
+}
+
+func writeKeyFile(path string, key *jwt.Key) error {
+	pemBytes, err := key.MarshalPEM()
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(pemBytes); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func hmacKeys(cfg config, logger *slog.Logger) (*jwt.KeySet, error) {
 	secret := []byte(cfg.secret)
 	if cfg.secret == "" {
 		secret = make([]byte, 32)

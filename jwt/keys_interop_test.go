@@ -1,0 +1,222 @@
+package jwt_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jwtkit/jwtkit/jwt"
+)
+
+// X-03: interoperability with two independent JOSE implementations in
+// Python, jwcrypto and PyJWT (Debian packages python3-jwcrypto,
+// python3-jwt, python3-cryptography).
+
+// ktPython returns a Python interpreter that has the three modules. It
+// skips the test when there is none, and fails it under CI=true, where the
+// packages are installed by .ci/run.
+func ktPython(t *testing.T) string {
+	t.Helper()
+	for _, cand := range []string{"/usr/bin/python3", "python3"} {
+		path, err := exec.LookPath(cand)
+		if err != nil {
+			continue
+		}
+		if exec.Command(path, "-c", "import jwt, jwcrypto, cryptography").Run() == nil {
+			return path
+		}
+	}
+	msg := "X-03 interop needs python3 with jwcrypto, PyJWT and cryptography (apt-get install python3-jwt python3-cryptography python3-jwcrypto)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// ktRunPython runs script with input as JSON on stdin and decodes its JSON
+// output into out.
+func ktRunPython(t *testing.T, script string, input, out any) {
+	t.Helper()
+	py := ktPython(t)
+	file := filepath.Join(t.TempDir(), "interop.py")
+	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := json.Marshal(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, file)
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	res, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, stderr.String())
+	}
+	if err := json.Unmarshal(res, out); err != nil {
+		t.Fatalf("python output %q: %v", res, err)
+	}
+}
+
+const ktPyVerify = `
+import json, sys
+import jwt as pyjwt
+from jwcrypto import jwk, jwt as jjwt
+
+req = json.load(sys.stdin)
+keyset = jwk.JWKSet.from_json(json.dumps(req["jwks"]))
+by_kid = {k["kid"]: k for k in req["jwks"]["keys"]}
+out = {}
+for alg, tok in req["tokens"].items():
+    res = {}
+    try:
+        t = jjwt.JWT(jwt=tok, key=keyset, algs=[alg])
+        res["jwcrypto"] = json.loads(t.claims)["sub"]
+    except Exception as e:
+        res["jwcrypto"] = "ERROR " + repr(e)
+    try:
+        kid = pyjwt.get_unverified_header(tok)["kid"]
+        key = pyjwt.PyJWK(by_kid[kid])
+        claims = pyjwt.decode(tok, key=key.key, algorithms=[alg], issuer=req["issuer"])
+        res["pyjwt"] = claims["sub"]
+    except Exception as e:
+        res["pyjwt"] = "ERROR " + repr(e)
+    # A tampered token must fail in both.
+    bad = tok[:-4] + ("AAAA" if not tok.endswith("AAAA") else "BBBB")
+    try:
+        jjwt.JWT(jwt=bad, key=keyset, algs=[alg])
+        res["jwcrypto_tampered"] = "accepted"
+    except Exception:
+        res["jwcrypto_tampered"] = "refused"
+    out[alg] = res
+json.dump(out, sys.stdout)
+`
+
+// jwtkit's tokens and JWKS verify in jwcrypto and PyJWT.
+func TestInterop_X03_JWTKitToPython(t *testing.T) {
+	ktPython(t)
+	keys := map[jwt.Algorithm]*jwt.Key{
+		jwt.RS256: ktKey(t, "rs-1", jwt.RS256, "rsa"),
+		jwt.PS256: ktKey(t, "ps-1", jwt.PS256, "rsa2"),
+		jwt.ES256: ktKey(t, "es-1", jwt.ES256, "p256"),
+		jwt.ES384: ktKey(t, "es-2", jwt.ES384, "p384"),
+		jwt.EdDSA: ktKey(t, "ed-1", jwt.EdDSA, "ed"),
+	}
+	var all []map[string]any
+	tokens := map[string]string{}
+	for alg, k := range keys {
+		var doc struct {
+			Keys []map[string]any `json:"keys"`
+		}
+		if err := json.Unmarshal(ktJWKS(t, k), &doc); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, doc.Keys...)
+		tokens[string(alg)] = ktIssue(t, ktSet(t, k), ktIssuer, "read")
+	}
+	var out map[string]map[string]string
+	ktRunPython(t, ktPyVerify, map[string]any{"jwks": map[string]any{"keys": all}, "tokens": tokens, "issuer": ktIssuer}, &out)
+	for alg := range keys {
+		res := out[string(alg)]
+		if res["jwcrypto"] != "user-1" || res["pyjwt"] != "user-1" || res["jwcrypto_tampered"] != "refused" {
+			t.Errorf("%s: %v", alg, res)
+		}
+	}
+}
+
+const ktPySign = `
+import json, sys, time
+import jwt as pyjwt
+from jwcrypto import jwk, jwt as jjwt
+
+req = json.load(sys.stdin)
+now = int(time.time())
+claims = {"iss": req["issuer"], "sub": "py-user", "iat": now, "exp": now + 600, "scope": "read write"}
+specs = {"RS256": dict(kty="RSA", size=2048), "PS256": dict(kty="RSA", size=2048),
+         "ES256": dict(kty="EC", crv="P-256"), "ES512": dict(kty="EC", crv="P-521"),
+         "EdDSA": dict(kty="OKP", crv="Ed25519")}
+keys, tokens = [], {}
+for alg, spec in specs.items():
+    kid = "py-" + alg
+    key = jwk.JWK.generate(kid=kid, alg=alg, use="sig", **spec)
+    keys.append(json.loads(key.export_public()))
+    # jwcrypto signs an at+jwt access token,
+    t = jjwt.JWT(header={"alg": alg, "kid": kid, "typ": "at+jwt"}, claims=claims)
+    t.make_signed_token(key)
+    tokens["jwcrypto-" + alg] = t.serialize()
+    # PyJWT a plain JWT with its default typ.
+    pem = key.export_to_pem(private_key=True, password=None)
+    tokens["pyjwt-" + alg] = pyjwt.encode(claims, pem, algorithm=alg, headers={"kid": kid})
+json.dump({"jwks": {"keys": keys}, "tokens": tokens}, sys.stdout)
+`
+
+// Tokens and a JWKS made by jwcrypto and PyJWT verify in jwtkit, from the
+// parsed JWKS and through a RemoteKeySet serving it.
+func TestInterop_X03_PythonToJWTKit(t *testing.T) {
+	ktPython(t)
+	var out struct {
+		JWKS   json.RawMessage   `json:"jwks"`
+		Tokens map[string]string `json:"tokens"`
+	}
+	ktRunPython(t, ktPySign, map[string]any{"issuer": ktIssuer}, &out)
+	if len(out.Tokens) != 10 {
+		t.Fatalf("python produced %d tokens", len(out.Tokens))
+	}
+	// The set mixes key families, which a local key set refuses; its keys
+	// are read one by one, and a remote set keeps the configured family.
+	if _, err := jwt.ParseJWKS(out.JWKS); err == nil {
+		t.Fatal("ParseJWKS accepted a set mixing key families")
+	}
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(out.JWKS, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var keys []*jwt.Key
+	for _, raw := range doc.Keys {
+		k, err := jwt.ParseJWK(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) != 5 {
+		t.Fatalf("%d keys", len(keys))
+	}
+	srv := newKTJWKSServer(t, out.JWKS, true)
+	byFamily := map[string][]jwt.Algorithm{"RS256": {jwt.RS256, jwt.PS256}, "PS256": {jwt.RS256, jwt.PS256}, "ES256": {jwt.ES256, jwt.ES512}, "ES512": {jwt.ES256, jwt.ES512}, "EdDSA": {jwt.EdDSA}}
+	for name, tok := range out.Tokens {
+		alg := name[len(name)-5:]
+		var key *jwt.Key
+		for _, k := range keys {
+			if string(k.Algorithm()) == alg {
+				key = k
+			}
+		}
+		remote := ktRemote(t, srv, jwt.RemoteKeySetConfig{Algorithms: byFamily[alg]})
+		for src, ks := range map[string]jwt.KeySource{"JWKS": ktSet(t, nil, key), "remote": remote} {
+			v, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: ks, Issuer: ktIssuer, AllowPlainJWT: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := v.VerifyAccess(context.Background(), tok)
+			if err != nil {
+				t.Errorf("%s via %s: %v", name, src, err)
+				continue
+			}
+			if c.Subject != "py-user" || !c.HasScope("write") || c.KeyID != "py-"+alg {
+				t.Errorf("%s via %s: claims %+v", name, src, c)
+			}
+		}
+	}
+}
