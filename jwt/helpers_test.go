@@ -7,7 +7,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
@@ -439,12 +438,18 @@ func sentinelOf(err error) error {
 }
 
 // checkVerifyError holds a verification error to the package contract: it
-// wraps a verification sentinel, and its text echoes no token data (no
+// wraps exactly one verification sentinel, and its text echoes no token data (no
 // segment or run of segment characters, no header or claim value).
 func checkVerifyError(t testing.TB, raw string, err error) {
 	t.Helper()
-	if sentinelOf(err) == nil {
-		t.Errorf("error %q wraps no verification sentinel", err)
+	n := 0
+	for _, s := range verificationSentinels {
+		if errors.Is(err, s) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("error %q wraps %d verification sentinels, want exactly one", err, n)
 		return
 	}
 	msg := err.Error()
@@ -509,10 +514,4 @@ func collectStrings(out []string, v any) []string {
 		}
 	}
 	return out
-}
-
-// sha256Sum is a convenience for tests that need a digest.
-func sha256Sum(b []byte) []byte {
-	s := sha256.Sum256(b)
-	return s[:]
 }

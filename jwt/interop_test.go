@@ -25,35 +25,33 @@ import (
 //
 // Without them the tests skip locally and fail when CI=true.
 
-// pyScript runs one operation of python-jose or PyJWT. Keys, claims and
-// options come from the environment, the token from standard input; the
-// result is one JSON object on standard output.
+// pyScript runs a batch of python-jose and PyJWT operations, read as a
+// JSON array from standard input (secrets and tokens included, so nothing
+// lands in files or process arguments); it prints one JSON array of
+// results. One interpreter start per batch keeps the tests fast.
 const pyScript = `
-import json, os, sys
-op = os.environ["JWTKIT_OP"]
-alg = os.environ["JWTKIT_ALG"]
-key = os.environ["JWTKIT_KEY"]
-if os.environ.get("JWTKIT_KEY_HEX"):
-    key = bytes.fromhex(key)
-aud = os.environ.get("JWTKIT_AUD")
-kw = {"audience": aud} if aud else {}
-out = {}
-try:
-    if op.startswith("jose-"):
-        from jose import jwt
-    else:
-        import jwt
-    if op.endswith("-encode"):
-        claims = json.loads(os.environ["JWTKIT_CLAIMS"])
-        headers = json.loads(os.environ.get("JWTKIT_HEADERS") or "null")
-        if headers:
-            kw["headers"] = headers
-        out["token"] = jwt.encode(claims, key, algorithm=alg, **kw)
-    else:
-        out["claims"] = jwt.decode(sys.stdin.read(), key, algorithms=[alg], **kw)
-except Exception as e:
-    out["error"] = type(e).__name__ + ": " + str(e)
-print(json.dumps(out))
+import json, sys
+from jose import jwt as jose_jwt
+import jwt as pyjwt
+results = []
+for req in json.load(sys.stdin):
+    lib = jose_jwt if req["lib"] == "jose" else pyjwt
+    key = req["key"]
+    if req.get("key_hex"):
+        key = bytes.fromhex(key)
+    kw = {"audience": req["aud"]} if req.get("aud") else {}
+    out = {}
+    try:
+        if "claims" in req:
+            if req.get("headers"):
+                kw["headers"] = req["headers"]
+            out["token"] = lib.encode(req["claims"], key, algorithm=req["alg"], **kw)
+        else:
+            out["claims"] = lib.decode(req["token"], key, algorithms=[req["alg"]], **kw)
+    except Exception as e:
+        out["error"] = type(e).__name__ + ": " + str(e)
+    results.append(out)
+print(json.dumps(results))
 `
 
 // findPython returns a Python 3 interpreter that can import modules. It
@@ -82,41 +80,49 @@ func findPython(t *testing.T, modules ...string) string {
 	return ""
 }
 
+// pyReq is one operation: encode when Claims is set, else decode Token.
+type pyReq struct {
+	Lib     string         `json:"lib"` // "jose" or "pyjwt"
+	Alg     string         `json:"alg"`
+	Key     string         `json:"key"`
+	KeyHex  bool           `json:"key_hex,omitempty"`
+	Aud     string         `json:"aud,omitempty"`
+	Claims  map[string]any `json:"claims,omitempty"`
+	Headers map[string]any `json:"headers,omitempty"`
+	Token   string         `json:"token,omitempty"`
+}
+
 type pyResult struct {
 	Token  string         `json:"token"`
 	Claims map[string]any `json:"claims"`
 	Error  string         `json:"error"`
 }
 
-// py runs pyScript with op ("jose-encode", "pyjwt-decode", …).
-func py(t *testing.T, python, op string, env map[string]string, stdin string) pyResult {
+// py runs a batch of operations in one interpreter.
+func py(t *testing.T, python string, reqs []pyReq) []pyResult {
 	t.Helper()
-	cmd := exec.Command(python, "-c", pyScript)
-	cmd.Env = append(os.Environ(), "JWTKIT_OP="+op)
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	in, err := json.Marshal(reqs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	cmd.Stdin = strings.NewReader(stdin)
+	cmd := exec.Command(python, "-c", pyScript)
+	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", op, err, stderr.String())
+		t.Fatalf("python: %v\n%s", err, stderr.String())
 	}
-	var r pyResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("%s: %v: %s", op, err, out)
+	var res []pyResult
+	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(reqs) {
+		t.Fatalf("python: %v: %s", err, out)
 	}
-	return r
+	return res
 }
 
-// hmacEnv is the environment for an HMAC secret given as raw bytes.
-func hmacEnv(secret []byte, extra ...string) map[string]string {
-	env := map[string]string{"JWTKIT_ALG": "HS256", "JWTKIT_KEY": hex.EncodeToString(secret), "JWTKIT_KEY_HEX": "1"}
-	for i := 0; i+1 < len(extra); i += 2 {
-		env[extra[i]] = extra[i+1]
-	}
-	return env
+// hmacReq is a request for an HS256 secret given as raw bytes.
+func hmacReq(lib string, secret []byte) pyReq {
+	return pyReq{Lib: lib, Alg: "HS256", Key: hex.EncodeToString(secret), KeyHex: true}
 }
 
 func decodeHeader(t *testing.T, tok string) map[string]any {
@@ -154,23 +160,25 @@ func TestInteropX01FromPython(t *testing.T) {
 	recipeSecret := hex.EncodeToString(hexSecret)
 
 	exp := time.Now().Add(15 * time.Minute).Unix()
-	claims := `{"sub": "johndoe", "exp": ` + num(exp) + `}`
-	for _, tc := range []struct {
-		name, op  string
-		keyBytes  []byte
-		keyString string
-	}{
-		{"X01/python-jose", "jose-encode", secret, ""},
-		{"X01/pyjwt", "pyjwt-encode", secret, ""},
-		{"X01/python-jose-recipe-string-key", "jose-encode", []byte(recipeSecret), recipeSecret},
-		{"X01/pyjwt-recipe-string-key", "pyjwt-encode", []byte(recipeSecret), recipeSecret},
-	} {
+	claims := map[string]any{"sub": "johndoe", "exp": exp}
+	type row struct {
+		name     string
+		keyBytes []byte
+	}
+	var rows []row
+	var reqs []pyReq
+	for _, lib := range []string{"jose", "pyjwt"} {
+		r := hmacReq(lib, secret)
+		r.Claims = claims
+		rows, reqs = append(rows, row{"X01/" + lib, secret}), append(reqs, r)
+		// The recipe passes its key as text.
+		reqs = append(reqs, pyReq{Lib: lib, Alg: "HS256", Key: recipeSecret, Claims: claims})
+		rows = append(rows, row{"X01/" + lib + "-recipe-string-key", []byte(recipeSecret)})
+	}
+	res := py(t, python, reqs)
+	for i, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
-			env := hmacEnv(tc.keyBytes, "JWTKIT_CLAIMS", claims)
-			if tc.keyString != "" {
-				env["JWTKIT_KEY"], env["JWTKIT_KEY_HEX"] = tc.keyString, ""
-			}
-			r := py(t, python, tc.op, env, "")
+			r := res[i]
 			if r.Error != "" {
 				t.Fatal(r.Error)
 			}
@@ -234,9 +242,35 @@ func TestInteropX01ToPython(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	other := make([]byte, 32)
+	_, _ = rand.Read(other)
+	const (
+		decode = iota
+		wrongSecret
+		noAudience
+		noAudienceNoAud
+		audienceNoAud
+		perLib
+	)
+	var reqs []pyReq
 	for _, lib := range []string{"jose", "pyjwt"} {
+		r := hmacReq(lib, secret)
+		r.Token, r.Aud = tok.Raw, testAudience
+		w := hmacReq(lib, other)
+		w.Token, w.Aud = tok.Raw, testAudience
+		n := hmacReq(lib, secret)
+		n.Token = tok.Raw
+		nn := hmacReq(lib, secret)
+		nn.Token = tokNoAud.Raw
+		an := hmacReq(lib, secret)
+		an.Token, an.Aud = tokNoAud.Raw, testAudience
+		reqs = append(reqs, r, w, n, nn, an)
+	}
+	res := py(t, python, reqs)
+	for l, lib := range []string{"jose", "pyjwt"} {
+		res := res[l*perLib : (l+1)*perLib]
 		t.Run("X01/"+lib, func(t *testing.T) {
-			r := py(t, python, lib+"-decode", hmacEnv(secret, "JWTKIT_AUD", testAudience), tok.Raw)
+			r := res[decode]
 			if r.Error != "" {
 				t.Fatal(r.Error)
 			}
@@ -253,10 +287,7 @@ func TestInteropX01ToPython(t *testing.T) {
 			}
 		})
 		t.Run("X01/"+lib+"-wrong-secret", func(t *testing.T) {
-			other := make([]byte, 32)
-			_, _ = rand.Read(other)
-			r := py(t, python, lib+"-decode", hmacEnv(other, "JWTKIT_AUD", testAudience), tok.Raw)
-			if r.Error == "" || !strings.Contains(strings.ToLower(r.Error), "signature") {
+			if r := res[wrongSecret]; r.Error == "" || !strings.Contains(strings.ToLower(r.Error), "signature") {
 				t.Fatalf("wrong secret: %+v", r)
 			}
 		})
@@ -265,12 +296,10 @@ func TestInteropX01ToPython(t *testing.T) {
 			// claim present both libraries refuse the token. Services
 			// that keep the recipe's decode call need an Issuer without
 			// Audience (or must pass audience=).
-			r := py(t, python, lib+"-decode", hmacEnv(secret), tok.Raw)
-			if !strings.Contains(r.Error, "Invalid audience") {
+			if r := res[noAudience]; !strings.Contains(r.Error, "Invalid audience") {
 				t.Fatalf("decode without audience: %+v, want an Invalid audience error", r)
 			}
-			r = py(t, python, lib+"-decode", hmacEnv(secret), tokNoAud.Raw)
-			if r.Error != "" || r.Claims["sub"] != "johndoe" {
+			if r := res[noAudienceNoAud]; r.Error != "" || r.Claims["sub"] != "johndoe" {
 				t.Fatalf("token without aud, decode without audience: %+v", r)
 			}
 		})
@@ -279,8 +308,7 @@ func TestInteropX01ToPython(t *testing.T) {
 			// an audience is given (its check is commented out); PyJWT
 			// refuses it. jwtkit refuses it (ErrAudience). Recorded, not
 			// asserted, for the Python side.
-			r := py(t, python, lib+"-decode", hmacEnv(secret, "JWTKIT_AUD", testAudience), tokNoAud.Raw)
-			t.Logf("%s decode(audience=%q) of a token without aud: error=%q", lib, testAudience, r.Error)
+			t.Logf("%s decode(audience=%q) of a token without aud: error=%q", lib, testAudience, res[audienceNoAud].Error)
 			v, _ := NewVerifier(VerifierConfig{Keys: keys, Issuer: testIssuer, Audience: testAudience})
 			if _, err := v.VerifyAccess(t.Context(), tokNoAud.Raw); !errors.Is(err, ErrAudience) {
 				t.Fatalf("jwtkit: %v", err)
@@ -294,7 +322,7 @@ func TestInteropX01ToPython(t *testing.T) {
 // key, and PyJWT's verify in jwtkit, with the typ header of RFC 9068 or,
 // with AllowPlainJWT, PyJWT's default typ "JWT".
 func TestInteropAsymmetric(t *testing.T) {
-	python := findPython(t, "jwt", "cryptography")
+	python := findPython(t, "jose", "jwt", "cryptography")
 	for _, alg := range []Algorithm{RS256, PS256, ES256, ES384, EdDSA} {
 		t.Run(string(alg), func(t *testing.T) {
 			f := algFixture(t, alg)
@@ -318,29 +346,33 @@ func TestInteropAsymmetric(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := py(t, python, "pyjwt-decode", map[string]string{"JWTKIT_ALG": string(alg), "JWTKIT_KEY": pubPEM, "JWTKIT_AUD": testAudience}, tok.Raw)
-			if r.Error != "" || r.Claims["sub"] != "johndoe" {
-				t.Fatalf("PyJWT: %+v", r)
-			}
-
-			// PyJWT → jwtkit.
 			now := time.Now()
-			claims, _ := json.Marshal(map[string]any{"sub": "johndoe", "iss": testIssuer, "aud": testAudience, "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(), "jti": "py-1"})
+			claims := map[string]any{"sub": "johndoe", "iss": testIssuer, "aud": testAudience, "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(), "jti": "py-1"}
 			ver, _ := NewVerifier(VerifierConfig{Keys: f.keys, Issuer: testIssuer, Audience: testAudience})
 			plain, _ := NewVerifier(VerifierConfig{Keys: f.keys, Issuer: testIssuer, Audience: testAudience, AllowPlainJWT: true})
-			for _, tc := range []struct {
+			rows := []struct {
 				name    string
-				headers string
+				headers map[string]any
 				ver     *Verifier
 				wantErr error
 			}{
-				{"at+jwt", `{"kid":"k1","typ":"at+jwt"}`, ver, nil},
-				{"typ-JWT-strict", `{"kid":"k1"}`, ver, ErrTokenUse},
-				{"typ-JWT-plain", `{"kid":"k1"}`, plain, nil},
-				{"wrong-kid", `{"kid":"k9","typ":"at+jwt"}`, ver, ErrUnknownKey},
-			} {
-				env := map[string]string{"JWTKIT_ALG": string(alg), "JWTKIT_KEY": string(privPEM), "JWTKIT_CLAIMS": string(claims), "JWTKIT_HEADERS": tc.headers}
-				r := py(t, python, "pyjwt-encode", env, "")
+				{"at+jwt", map[string]any{"kid": "k1", "typ": "at+jwt"}, ver, nil},
+				{"typ-JWT-strict", map[string]any{"kid": "k1"}, ver, ErrTokenUse},
+				{"typ-JWT-plain", map[string]any{"kid": "k1"}, plain, nil},
+				{"wrong-kid", map[string]any{"kid": "k9", "typ": "at+jwt"}, ver, ErrUnknownKey},
+			}
+			// One batch: PyJWT verifies jwtkit's token, then signs a token
+			// per row for jwtkit.
+			reqs := []pyReq{{Lib: "pyjwt", Alg: string(alg), Key: pubPEM, Aud: testAudience, Token: tok.Raw}}
+			for _, r := range rows {
+				reqs = append(reqs, pyReq{Lib: "pyjwt", Alg: string(alg), Key: string(privPEM), Claims: claims, Headers: r.headers})
+			}
+			res := py(t, python, reqs)
+			if r := res[0]; r.Error != "" || r.Claims["sub"] != "johndoe" {
+				t.Fatalf("PyJWT: %+v", r)
+			}
+			for i, tc := range rows {
+				r := res[i+1]
 				if r.Error != "" {
 					t.Fatalf("%s: PyJWT encode: %s", tc.name, r.Error)
 				}

@@ -54,67 +54,117 @@ var errJSON = fail(ErrMalformed, "invalid JSON")
 // the way encoding/json matches struct fields (Unicode simple folding, so
 // "ſub" collides with "sub").
 func readObject(s string, foldDup bool, visit func(name string, v jsonValue) error) error {
-	r := jsonReader{s: s, fold: foldDup}
-	if len(s) == 0 || s[0] != '{' {
-		return errJSON
-	}
-	r.pos = 1
-	var names [maxJSONMembers]string
-	n := 0
-	r.skipSpace()
-	if r.peek() == '}' {
-		r.pos++
-		if r.pos != len(s) {
-			return errJSON
-		}
-		return nil
+	var o objectReader
+	if err := o.start(s, foldDup); err != nil {
+		return err
 	}
 	for {
-		r.skipSpace()
-		if r.peek() != '"' {
-			return errJSON
-		}
-		name, ok := r.readString()
-		if !ok {
-			return errJSON
-		}
-		for i := range n {
-			if r.sameName(names[i], name) {
-				return fail(ErrMalformed, "duplicate member name")
-			}
-		}
-		if n == maxJSONMembers {
-			return fail(ErrMalformed, "too many members")
-		}
-		names[n] = name
-		n++
-		r.skipSpace()
-		if r.peek() != ':' {
-			return errJSON
-		}
-		r.pos++
-		r.skipSpace()
-		v, ok := r.readValue(1)
-		if !ok {
-			return errJSON
+		name, v, ok, err := o.next()
+		if err != nil || !ok {
+			return err
 		}
 		if err := visit(name, v); err != nil {
 			return err
 		}
+	}
+}
+
+// objectReader is readObject as an iterator, for hot paths where a
+// callback would move the decoded text to the heap. Each call to next
+// returns one member, in order, after checking that its name is new; the
+// separator after a member is checked by the following call.
+type objectReader struct {
+	r     jsonReader
+	names [maxJSONMembers]string
+	ascii uint64 // bit i: names[i] is all ASCII
+	n     int
+	done  bool
+}
+
+// start positions o at the first member of the object s.
+func (o *objectReader) start(s string, foldDup bool) error {
+	o.r = jsonReader{s: s, fold: foldDup}
+	o.n, o.ascii, o.done = 0, 0, false
+	if len(s) == 0 || s[0] != '{' {
+		return errJSON
+	}
+	o.r.pos = 1
+	o.r.skipSpace()
+	if o.r.peek() == '}' {
+		o.r.pos++
+		if o.r.pos != len(s) {
+			return errJSON
+		}
+		o.done = true
+	}
+	return nil
+}
+
+// next returns the next member; ok is false at the end of the object.
+func (o *objectReader) next() (name string, v jsonValue, ok bool, err error) {
+	r := &o.r
+	if o.done {
+		return "", jsonValue{}, false, nil
+	}
+	if o.n > 0 {
 		r.skipSpace()
 		switch r.peek() {
 		case ',':
 			r.pos++
 		case '}':
 			r.pos++
-			if r.pos != len(s) {
-				return errJSON
+			if r.pos != len(r.s) {
+				return "", jsonValue{}, false, errJSON
 			}
-			return nil
+			o.done = true
+			return "", jsonValue{}, false, nil
 		default:
-			return errJSON
+			return "", jsonValue{}, false, errJSON
 		}
 	}
+	r.skipSpace()
+	if r.peek() != '"' {
+		return "", jsonValue{}, false, errJSON
+	}
+	name, ok = r.readString()
+	if !ok {
+		return "", jsonValue{}, false, errJSON
+	}
+	nameASCII := isASCII(name)
+	for i := range o.n {
+		dup := o.names[i] == name
+		if !dup && r.fold {
+			if nameASCII && o.ascii&(1<<i) != 0 {
+				// Between ASCII strings Unicode simple folding is ASCII
+				// case folding, and names of different lengths differ.
+				dup = asciiEqualFold(o.names[i], name)
+			} else {
+				dup = strings.EqualFold(o.names[i], name)
+			}
+		}
+		if dup {
+			return "", jsonValue{}, false, fail(ErrMalformed, "duplicate member name")
+		}
+	}
+	if o.n == maxJSONMembers {
+		return "", jsonValue{}, false, fail(ErrMalformed, "too many members")
+	}
+	o.names[o.n] = name
+	if nameASCII {
+		o.ascii |= 1 << o.n
+	}
+	o.n++
+	r.skipSpace()
+	if r.peek() != ':' {
+		return "", jsonValue{}, false, errJSON
+	}
+	r.pos++
+	r.skipSpace()
+	v, ok = r.readValue(1)
+	if !ok {
+		return "", jsonValue{}, false, errJSON
+	}
+	return name, v, true, nil
 }
 
 // sameName reports whether two member names of one object collide.
@@ -386,6 +436,15 @@ func readUnicodeEscape(s string, at int) (rune, int, bool) {
 		return 0, 0, false
 	}
 	return rn, 12, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func asciiEqualFold(a, b string) bool {

@@ -8,7 +8,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -17,8 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,6 +94,8 @@ func strictSigErr(seg string) error {
 	return ErrSignature
 }
 
+// TestVerifyAlgorithms covers A-01..A-03, A-13, A-14, A-16 and A-17 with
+// the catalogue's HS256 fixture.
 func TestVerifyAlgorithms(t *testing.T) {
 	f := hsFixture(t)
 	k := hmacSign(HS256, keyK())
@@ -218,8 +218,8 @@ func TestVerifyA04HeaderAlgMismatch(t *testing.T) {
 	}
 }
 
-// publicForms are encodings of a public key that confused verifiers have
-// used as an HMAC secret.
+// rsaPublicForms returns encodings of an RSA public key that confused
+// verifiers have used as an HMAC secret (A-05).
 func rsaPublicForms(tb testing.TB, pub *rsa.PublicKey) map[string][]byte {
 	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -262,6 +262,7 @@ func sshRSA(pub *rsa.PublicKey) string {
 	return "ssh-rsa " + base64.StdEncoding.EncodeToString(b)
 }
 
+// ecPublicForms does the same for an EC public key (A-06).
 func ecPublicForms(tb testing.TB, pub *ecdsa.PublicKey) map[string][]byte {
 	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -294,6 +295,9 @@ func mustKey(tb testing.TB) func(*Key, error) *Key {
 	}
 }
 
+// TestVerifyAsymmetricAttacks covers A-05, A-06, A-08, K-11 and K-13 with
+// RSA, ECDSA and Ed25519 keys. The other asymmetric rows (A-07, A-09..A-12,
+// A-18, K-01..K-04) are in keys_attack_test.go.
 func TestVerifyAsymmetricAttacks(t *testing.T) {
 	rsaPriv := loadRSA(t, "rsa2048.pem")
 	rf := newFixture(t, mustKey(t)(NewVerificationKey("r1", RS256, &rsaPriv.PublicKey)), rsaSign(t, RS256, rsaPriv))
@@ -318,12 +322,6 @@ func TestVerifyAsymmetricAttacks(t *testing.T) {
 	cases = append(cases, verifyCase{"K11/hs256-kid-r1-signed-with-public-pem",
 		craft(`{"alg":"HS256","kid":"r1"}`, cs, hmacSign(HS256, pemKey)), ErrAlgorithm})
 
-	// A-07: a third party relabels a valid RS256 token.
-	_, rp, rsig := segments(t, rsaValid)
-	for _, alg := range []string{"PS256", "RS384", "RS512", "ES256", "HS256", "EdDSA"} {
-		h := accessHeader(Algorithm(alg), "r1")
-		cases = append(cases, verifyCase{"A07/RS256-relabelled-" + alg, b64(h.String()) + "." + rp + "." + rsig, ErrAlgorithm})
-	}
 	// K-13: the key holder signs with the right key but another algorithm
 	// of the family.
 	cases = append(cases,
@@ -333,33 +331,15 @@ func TestVerifyAsymmetricAttacks(t *testing.T) {
 	)
 	runAccess(t, rf.ver, cases)
 
-	// A-12: PS256 with any salt length but the hash length is refused.
-	pf := newFixture(t, mustKey(t)(NewSigningKey("p1", PS256, rsaPriv)), rsaSign(t, PS256, rsaPriv))
-	ph := accessHeader(PS256, "p1").String()
-	runAccess(t, pf.ver, []verifyCase{
-		{"A12/salt-32-hash-length", craft(ph, cs, rsaSignSalt(t, PS256, rsaPriv, 32)), nil},
-		{"A12/salt-0", craft(ph, cs, rsaSignSalt(t, PS256, rsaPriv, 0)), ErrSignature},
-		{"A12/salt-20", craft(ph, cs, rsaSignSalt(t, PS256, rsaPriv, 20)), ErrSignature},
-		{"A12/salt-33", craft(ph, cs, rsaSignSalt(t, PS256, rsaPriv, 33)), ErrSignature},
-		{"A12/salt-64", craft(ph, cs, rsaSignSalt(t, PS256, rsaPriv, 64)), ErrSignature},
-		{"A12/salt-maximum", craft(ph, cs, rsaSignSalt(t, PS256, rsaPriv, rsa.PSSSaltLengthAuto)), ErrSignature},
-	})
-
-	// A-06, A-08, A-09 against ES256.
+	// A-06 and A-08 against ES256.
 	ecValid := ef.valid()
-	eh, ep, es := segments(t, ecValid)
-	ecSig := sigOf(t, ecValid)
+	eh, ep, _ := segments(t, ecValid)
 	n := ecPriv.Curve.Params().N
 	rs := func(r, s *big.Int) string {
 		b := make([]byte, 64)
 		r.FillBytes(b[:32])
 		s.FillBytes(b[32:])
 		return eh + "." + ep + "." + enc(b)
-	}
-	r0, s0 := new(big.Int).SetBytes(ecSig[:32]), new(big.Int).SetBytes(ecSig[32:])
-	der, err := asn1.Marshal(struct{ R, S *big.Int }{r0, s0})
-	if err != nil {
-		t.Fatal(err)
 	}
 	psychic, _ := base64.StdEncoding.DecodeString("MAYCAQACAQA=")
 	ecCases := []verifyCase{
@@ -369,12 +349,6 @@ func TestVerifyAsymmetricAttacks(t *testing.T) {
 		{"A08/der-decoded-psychic", eh + "." + ep + "." + enc(psychic), ErrSignature},
 		{"A08/r-s-equal-n", rs(n, n), ErrSignature},
 		{"A08/r-s-equal-1", rs(big.NewInt(1), big.NewInt(1)), ErrSignature},
-		{"A09/der-encoded-valid-signature", eh + "." + ep + "." + enc(der), ErrSignature},
-		{"A09/63-bytes", eh + "." + ep + "." + enc(ecSig[1:]), ErrSignature},
-		{"A09/65-bytes", eh + "." + ep + "." + enc(append(ecSig[:64:64], 0)), ErrSignature},
-		{"A09/r-equals-n", rs(n, s0), ErrSignature},
-		{"A09/s-equals-n", rs(r0, n), ErrSignature},
-		{"A07/ES256-relabelled-ES384", b64(accessHeader(ES384, "e1").String()) + "." + ep + "." + es, ErrAlgorithm},
 	}
 	for name, secret := range ecPublicForms(t, &ecPriv.PublicKey) {
 		ecCases = append(ecCases, verifyCase{"A06/" + name, craft(accessHeader(HS256, "e1").String(), cs, hmacSign(HS256, secret)), ErrAlgorithm})
@@ -395,27 +369,6 @@ func TestVerifyAsymmetricAttacks(t *testing.T) {
 		})
 	}
 
-	// A-10: ECDSA's high-S twin verifies (Go's crypto/ecdsa has no low-S
-	// rule), so the token string is malleable here and only here; its jti
-	// is the same, which is why revocation is keyed on jti.
-	t.Run("A10/high-S-twin-keeps-jti", func(t *testing.T) {
-		twin := rs(r0, new(big.Int).Sub(n, s0))
-		if twin == ecValid {
-			t.Fatal("twin equals the original")
-		}
-		orig, err := ef.ver.VerifyAccess(t.Context(), ecValid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := ef.ver.VerifyAccess(t.Context(), twin)
-		if err != nil {
-			t.Fatalf("high-S twin: %v (if jwtkit now refuses it, update doc.go)", err)
-		}
-		if got.ID != orig.ID || got.ID == "" {
-			t.Fatalf("jti %q, want %q", got.ID, orig.ID)
-		}
-	})
-
 	// EdDSA signature faults.
 	edf := algFixture(t, EdDSA)
 	edValid := edf.valid()
@@ -426,11 +379,12 @@ func TestVerifyAsymmetricAttacks(t *testing.T) {
 	runAccess(t, edf.ver, []verifyCase{
 		{"baseline/EdDSA-valid", edValid, nil},
 		{"A17/EdDSA-bit-flipped", edh + "." + edp + "." + enc(bad), ErrSignature},
-		{"A09/EdDSA-63-bytes", edh + "." + edp + "." + enc(edSig[:63]), ErrSignature},
 		{"A08/EdDSA-all-zero", edh + "." + edp + "." + enc(make([]byte, 64)), ErrSignature},
 	})
 }
 
+// TestVerifyFormat covers the compact form, checked before any decoding:
+// F-01..F-07 and A-18's JSON serializations.
 func TestVerifyFormat(t *testing.T) {
 	f := hsFixture(t)
 	k := hmacSign(HS256, keyK())
@@ -584,6 +538,8 @@ func utf16JSON(s string, bigEndian bool) string {
 	return string(b)
 }
 
+// TestVerifyJSON covers the header and claims JSON and the header members
+// refused for their processing model: F-08..F-17.
 func TestVerifyJSON(t *testing.T) {
 	f := hsFixture(t)
 	k := hmacSign(HS256, keyK())
@@ -688,68 +644,10 @@ func TestVerifyJSON(t *testing.T) {
 	runAccess(t, f.ver, cases)
 }
 
-// TestVerifyForbiddenHeaders covers the header members that would take a
-// key, a URL or a processing model from the token (K-01..K-04 at the jwt
-// level): each is refused before any key is used, and nothing is fetched.
-func TestVerifyForbiddenHeaders(t *testing.T) {
-	var hits atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		hits.Add(1)
-		_, _ = w.Write([]byte(`{"keys":[]}`))
-	}))
-	t.Cleanup(srv.Close)
-
-	f := hsFixture(t)
-	cs := validClaims().String()
-	h := accessHeader(HS256, testKID)
-	k := hmacSign(HS256, keyK())
-	rsaPriv := loadRSA(t, "rsa2048.pem")
-	jwk := fmt.Sprintf(`{"kty":"RSA","n":"%s","e":"AQAB"}`, enc(rsaPriv.N.Bytes()))
-	cert := `["MIIBszCCAVmgAwIBAgIUIoT"]`
-	rows := []struct{ name, member, value string }{
-		{"K01/jwk-rsa", "jwk", jwk},
-		{"K01/jwk-oct", "jwk", `{"kty":"oct","k":"c2VjcmV0"}`},
-		{"K02/jku-httptest", "jku", str(srv.URL + "/jwks.json")},
-		{"K03/x5u-httptest", "x5u", str(srv.URL + "/cert.pem")},
-		{"K03/x5c", "x5c", cert},
-		{"K04/jku-metadata", "jku", `"http://169.254.169.254/latest/meta-data/"`},
-		{"K04/jku-file", "jku", `"file:///etc/passwd"`},
-		{"K04/jku-gopher", "jku", `"gopher://127.0.0.1:6379/_INFO"`},
-		{"K04/x5u-ipv6-loopback", "x5u", `"http://[::1]/"`},
-		{"F14/crit", "crit", `["exp"]`},
-		{"F15/b64", "b64", `false`},
-		{"F16/cty", "cty", `"JWT"`},
-		{"F17/zip", "zip", `"DEF"`},
-		{"F06/jwe-enc", "enc", `"A128GCM"`},
-		{"F06/jwe-epk", "epk", `{}`},
-		{"F06/jwe-p2c", "p2c", `1000`},
-		{"F06/jwe-p2s", "p2s", `"c2FsdA"`},
-		{"F06/jwe-apu", "apu", `""`},
-		{"F06/jwe-apv", "apv", `""`},
-		{"F06/jwe-iv", "iv", `""`},
-		{"F06/jwe-tag", "tag", `""`},
-	}
-	var cases []verifyCase
-	for _, r := range rows {
-		cases = append(cases, verifyCase{r.name, craft(h.plus(r.member, r.value).String(), cs, k), ErrHeader})
-	}
-	// K-01: signed by the embedded attacker key itself.
-	cases = append(cases, verifyCase{"K01/jwk-signed-by-embedded-key",
-		craft(obj{{"alg", `"RS256"`}, {"typ", `"at+jwt"`}, {"jwk", jwk}}.String(), cs, rsaSign(t, RS256, rsaPriv)), ErrHeader})
-	runAccess(t, f.ver, cases)
-	if n := hits.Load(); n != 0 {
-		t.Fatalf("K02: the key URL server saw %d requests, want 0", n)
-	}
-	// The check is not specific to one key family.
-	ef := algFixture(t, ES256)
-	runAccess(t, ef.ver, []verifyCase{
-		{"K02/jku-on-ES256", craft(accessHeader(ES256, testKID).plus("jku", str(srv.URL)).String(), cs, ef.sign), ErrHeader},
-		{"K01/jwk-on-ES256", craft(accessHeader(ES256, testKID).plus("jwk", `{"kty":"EC"}`).String(), cs, ef.sign), ErrHeader},
-	})
-	if n := hits.Load(); n != 0 {
-		t.Fatalf("K02: the key URL server saw %d requests, want 0", n)
-	}
-}
+// refusedHeaders are the header members doc.go says jwtkit refuses
+// (ErrHeader): processing models it does not implement, keys or key URLs
+// taken from the token (K-01..K-04), and JWE members (F-06).
+var refusedHeaders = []string{"crit", "b64", "zip", "jku", "x5u", "jwk", "x5c", "cty", "enc", "epk", "p2c", "p2s", "apu", "apv", "iv", "tag"}
 
 // TestVerifyTypeFuzzing (F-18) sets every header member and claim to null,
 // true, false, 0 and "x", signed with K so that parsing goes past the
@@ -790,14 +688,12 @@ func TestVerifyTypeFuzzing(t *testing.T) {
 			}
 			return ErrMalformed
 		}
-		for _, fh := range forbiddenHeaders {
-			if member == fh {
-				return ErrHeader
-			}
+		if slices.Contains(refusedHeaders, member) {
+			return ErrHeader
 		}
 		return nil // unknown members are ignored
 	}
-	headerMembers := append([]string{"alg", "typ", "kid", "x5t", "x5t#S256", "nonce", "url", "ppt", "use", "jwt_tool"}, forbiddenHeaders...)
+	headerMembers := append([]string{"alg", "typ", "kid", "x5t", "x5t#S256", "nonce", "url", "ppt", "use", "jwt_tool"}, refusedHeaders...)
 	for _, m := range headerMembers {
 		for _, v := range values {
 			add(fmt.Sprintf("F18/header-%s-%s", m, v), h.with(m, v).String(), c.String(), headerWant(m, v))
@@ -874,13 +770,12 @@ func TestVerifyErrorsEchoNothing(t *testing.T) {
 					tok = tok[:strings.LastIndexByte(tok, '.')+1] + stale
 				}
 				_, err := f.ver.VerifyAccess(t.Context(), tok)
-				if m.name == "sub" || m.name == "jti" {
-					if resign {
-						if err != nil {
-							t.Fatal(err)
-						}
-						return
+				if resign && (m.name == "sub" || m.name == "jti") {
+					// Any string is a valid subject or token ID.
+					if err != nil {
+						t.Fatal(err)
 					}
+					return
 				}
 				if err == nil {
 					t.Fatal("accepted")
@@ -904,6 +799,9 @@ func TestVerifyErrorsEchoNothing(t *testing.T) {
 	}
 }
 
+// TestVerifyClaims covers C-01..C-09, C-11 and C-12 (and T-04, T-05 as
+// audience and issuer cases), with injected time: now = testNow, leeway
+// L = 30 s.
 func TestVerifyClaims(t *testing.T) {
 	f := hsFixture(t)
 	h := accessHeader(HS256, testKID)
@@ -1023,6 +921,8 @@ func TestVerifyClaims(t *testing.T) {
 	})
 }
 
+// TestVerifyClaimsValues checks every registered claim as Claims reports
+// it, fractions of seconds included.
 func TestVerifyClaimsValues(t *testing.T) {
 	f := hsFixture(t)
 	c := validClaims().
@@ -1119,6 +1019,9 @@ func TestVerifyScopes(t *testing.T) {
 	}
 }
 
+// TestVerifyTokenUse covers T-01..T-03 and T-06: the typ header decides
+// the kind, RFC 9068 style, and AllowPlainJWT admits plain JWTs as access
+// tokens only.
 func TestVerifyTokenUse(t *testing.T) {
 	f := hsFixture(t)
 	plain := fixtureOn(t, f.keys, f.key, f.sign, func(c *VerifierConfig) { c.AllowPlainJWT = true })
@@ -1441,6 +1344,8 @@ func hexDecode(tb testing.TB, s string) []byte {
 	return b
 }
 
+// TestKeyProperties checks the accessors of Key and Algorithm, that String
+// never prints key material, and that NewHMACKey copies the secret.
 func TestKeyProperties(t *testing.T) {
 	k := mustKey(t)(NewHMACKey("h1", HS256, keyK()))
 	if !k.IsSymmetric() || !k.CanSign() || k.Public() != nil || k.Algorithm() != HS256 || k.ID() != "h1" {

@@ -2,11 +2,17 @@ package jwt
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
+	"hash"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -87,6 +93,10 @@ type Verifier struct {
 	maxRefresh    time.Duration
 	allowPlainJWT bool
 	now           func() time.Time
+
+	// hmacs holds *hmacState values, so that HMAC verification reuses
+	// keyed hash states instead of deriving them per token.
+	hmacs sync.Pool
 }
 
 // NewVerifier checks cfg and returns a Verifier.
@@ -169,6 +179,20 @@ func splitCompact(raw string, maxBytes int) (int, int, error) {
 	if len(raw) > maxBytes {
 		return 0, 0, fail(ErrMalformed, "token too long")
 	}
+	if compactChars(raw) {
+		// Only base64url characters and dots: find the dots with
+		// IndexByte. Anything else takes the byte loop below, which
+		// names the first fault.
+		d1 := strings.IndexByte(raw, '.')
+		if d1 >= 0 {
+			if d := strings.IndexByte(raw[d1+1:], '.'); d >= 0 {
+				d2 := d1 + 1 + d
+				if strings.IndexByte(raw[d2+1:], '.') < 0 && d1 > 0 && d2 > d1+1 && d2 < len(raw)-1 {
+					return d1, d2, nil
+				}
+			}
+		}
+	}
 	d1, d2 := -1, -1
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
@@ -203,6 +227,36 @@ var b64Alphabet = func() (t [256]bool) {
 	return t
 }()
 
+// compactCharTable is 1 for the base64url alphabet and '.'.
+var compactCharTable = func() (t [256]uint8) {
+	for c, ok := range b64Alphabet {
+		if ok {
+			t[c] = 1
+		}
+	}
+	t['.'] = 1
+	return t
+}()
+
+// compactChars reports whether s holds only base64url characters and
+// dots, eight bytes per step.
+func compactChars(s string) bool {
+	t := &compactCharTable
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		b := s[i : i+8]
+		if t[b[0]]&t[b[1]]&t[b[2]]&t[b[3]]&t[b[4]]&t[b[5]]&t[b[6]]&t[b[7]] == 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if t[s[i]] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // strictB64 rejects padding and non-zero trailing bits, so every byte
 // string has exactly one accepted encoding.
 var strictB64 = base64.RawURLEncoding.Strict()
@@ -233,35 +287,42 @@ type header struct {
 // the token was made for a processing model jwtkit does not implement.
 var forbiddenHeaders = []string{"crit", "b64", "zip", "jku", "x5u", "jwk", "x5c", "cty", "enc", "epk", "p2c", "p2s", "apu", "apv", "iv", "tag"}
 
+// parseHeader reads the protected header, member by member.
 func parseHeader(s string) (header, error) {
 	var h header
-	err := readObject(s, false, func(name string, val jsonValue) error {
+	var o objectReader
+	if err := o.start(s, false); err != nil {
+		return h, err
+	}
+	for {
+		name, val, more, err := o.next()
+		if err != nil || !more {
+			return h, err
+		}
 		switch name {
 		case "alg":
 			if val.kind != kindString {
-				return fail(ErrAlgorithm, "alg is not a string")
+				return h, fail(ErrAlgorithm, "alg is not a string")
 			}
 			h.alg, h.hasAlg = val.str, true
 		case "typ":
 			if val.kind != kindString {
-				return fail(ErrMalformed, "typ is not a string")
+				return h, fail(ErrMalformed, "typ is not a string")
 			}
 			h.typ, h.hasTyp = val.str, true
 		case "kid":
 			if val.kind != kindString {
-				return fail(ErrMalformed, "kid is not a string")
+				return h, fail(ErrMalformed, "kid is not a string")
 			}
 			h.kid, h.hasKID = val.str, true
 		default:
 			for _, f := range forbiddenHeaders {
 				if name == f {
-					return fail(ErrHeader, "header member "+f+" is not allowed")
+					return h, fail(ErrHeader, "header member "+f+" is not allowed")
 				}
 			}
 		}
-		return nil
-	})
-	return h, err
+	}
 }
 
 // typMatches compares a typ header with a media type per RFC 9068 §4:
@@ -283,8 +344,7 @@ func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claim
 	if strictB64.DecodedLen(len(hseg)) > maxHeaderBytes {
 		return nil, fail(ErrMalformed, "header too long")
 	}
-	var hbuf [maxHeaderBytes]byte
-	hb, ok := decodeSegment(hbuf[:0], hseg)
+	hb, ok := decodeSegment(nil, hseg)
 	if !ok {
 		return nil, fail(ErrMalformed, "header is not canonical base64url")
 	}
@@ -325,22 +385,34 @@ func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claim
 	if strictB64.DecodedLen(len(sseg)) > maxSignatureBytes {
 		return nil, fail(ErrSignature, "signature too long")
 	}
-	var sbuf [maxSignatureBytes]byte
-	sig, ok := decodeSegment(sbuf[:0], sseg)
-	if !ok {
-		return nil, fail(ErrMalformed, "signature is not canonical base64url")
-	}
 	signingInput := unsafe.Slice(unsafe.StringData(raw), d2)
-	if err := jwsbb.Verify(key.verifier, string(alg), signingInput, sig); err != nil {
-		return nil, &verifyError{sentinel: ErrSignature, cause: err}
+	if alg.family() == familyHMAC {
+		var sbuf [sha512.Size]byte
+		sig, ok := decodeSegment(sbuf[:0], sseg)
+		if !ok {
+			return nil, fail(ErrMalformed, "signature is not canonical base64url")
+		}
+		if !v.verifyHMAC(key, signingInput, sig) {
+			return nil, fail(ErrSignature, "HMAC does not match")
+		}
+	} else {
+		sig, ok := decodeSegment(nil, sseg)
+		if !ok {
+			return nil, fail(ErrMalformed, "signature is not canonical base64url")
+		}
+		if err := jwsbb.Verify(key.verifier, string(key.alg), signingInput, sig); err != nil {
+			return nil, &verifyError{sentinel: ErrSignature, cause: err}
+		}
 	}
 
 	pb, ok := decodeSegment(nil, pseg)
 	if !ok {
 		return nil, fail(ErrMalformed, "payload is not canonical base64url")
 	}
-	c := &Claims{Use: use, KeyID: kid, raw: unsafe.String(unsafe.SliceData(pb), len(pb))}
-	if err := v.parseClaims(c); err != nil {
+	cb := &claimsBlock{}
+	c := &cb.c
+	c.Use, c.KeyID, c.raw = use, kid, unsafe.String(unsafe.SliceData(pb), len(pb))
+	if err := v.parseClaims(c, cb); err != nil {
 		return nil, err
 	}
 	if err := v.checkClaims(c, use); err != nil {
@@ -349,47 +421,104 @@ func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claim
 	return c, nil
 }
 
+// hmacState is a keyed HMAC ready for reuse.
+type hmacState struct {
+	key *Key
+	mac hash.Hash
+	sum [sha512.Size]byte
+}
+
+// verifyHMAC reports whether sig is key's HMAC of signingInput, compared
+// in constant time.
+func (v *Verifier) verifyHMAC(key *Key, signingInput, sig []byte) bool {
+	secret, _ := key.verifier.([]byte)
+	if len(secret) == 0 {
+		return false
+	}
+	st, _ := v.hmacs.Get().(*hmacState)
+	if st == nil || st.key != key {
+		var h func() hash.Hash
+		switch key.alg {
+		case HS256:
+			h = sha256.New
+		case HS384:
+			h = sha512.New384
+		case HS512:
+			h = sha512.New
+		default:
+			return false
+		}
+		st = &hmacState{key: key, mac: hmac.New(h, secret)}
+	} else {
+		st.mac.Reset()
+	}
+	st.mac.Write(signingInput)
+	ok := hmac.Equal(st.mac.Sum(st.sum[:0]), sig)
+	v.hmacs.Put(st)
+	return ok
+}
+
+// claimsBlock allocates a Claims together with room for the usual
+// audience and scope lists.
+type claimsBlock struct {
+	c      Claims
+	aud    [1]string
+	scopes [4]string
+}
+
 type claimPresence struct {
 	exp, nbf, iat bool
 	aud           bool
 	iss           bool
 }
 
-func (v *Verifier) parseClaims(c *Claims) error {
+// parseClaims reads the claim set c.raw into c. Lists go into cb's
+// storage when they fit.
+func (v *Verifier) parseClaims(c *Claims, cb *claimsBlock) error {
 	if len(c.raw) == 0 || c.raw[0] != '{' {
 		return fail(ErrMalformed, "claims are not a JSON object")
 	}
 	var seen claimPresence
-	err := readObject(c.raw, true, func(name string, val jsonValue) error {
+	var o objectReader
+	if err := o.start(c.raw, true); err != nil {
+		return err
+	}
+	for {
+		name, val, more, err := o.next()
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
 		switch name {
 		case "sub":
-			return stringClaim(&c.Subject, val, "sub")
+			err = stringClaim(&c.Subject, val, "sub")
 		case "iss":
 			seen.iss = true
-			return stringClaim(&c.Issuer, val, "iss")
+			err = stringClaim(&c.Issuer, val, "iss")
 		case "jti":
-			return stringClaim(&c.ID, val, "jti")
+			err = stringClaim(&c.ID, val, "jti")
 		case "sid":
-			return stringClaim(&c.FamilyID, val, "sid")
+			err = stringClaim(&c.FamilyID, val, "sid")
 		case "exp":
 			seen.exp = true
-			return dateClaim(&c.ExpiresAt, val, "exp")
+			err = dateClaim(&c.ExpiresAt, val, "exp")
 		case "nbf":
 			seen.nbf = true
-			return dateClaim(&c.NotBefore, val, "nbf")
+			err = dateClaim(&c.NotBefore, val, "nbf")
 		case "iat":
 			seen.iat = true
-			return dateClaim(&c.IssuedAt, val, "iat")
+			err = dateClaim(&c.IssuedAt, val, "iat")
 		case "aud":
 			seen.aud = true
-			return audienceClaim(c, val)
+			err = audienceClaim(c, val, cb.aud[:0:len(cb.aud)])
 		case "scope":
-			return scopeClaim(c, val)
+			err = scopeClaim(c, val, cb.scopes[:0:len(cb.scopes)])
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
 	}
 	if !seen.exp {
 		return fail(ErrMissingClaim, "exp")
@@ -431,13 +560,14 @@ func dateClaim(dst *time.Time, val jsonValue, name string) error {
 	return nil
 }
 
-func audienceClaim(c *Claims, val jsonValue) error {
+// audienceClaim sets c.Audience, appending to buf (which may have room).
+func audienceClaim(c *Claims, val jsonValue, buf []string) error {
 	switch val.kind {
 	case kindString:
-		c.Audience = []string{val.str}
+		c.Audience = append(buf, val.str)
 		return nil
 	case kindArray:
-		var out []string
+		out := buf
 		r := jsonReader{s: val.raw, pos: 1}
 		r.skipSpace()
 		if r.peek() == ']' {
@@ -461,13 +591,14 @@ func audienceClaim(c *Claims, val jsonValue) error {
 			}
 			break
 		}
-		c.Audience = out
+		c.Audience = slices.Clip(out)
 		return nil
 	}
 	return fail(ErrInvalidClaim, "aud is neither a string nor an array of strings")
 }
 
-func scopeClaim(c *Claims, val jsonValue) error {
+// scopeClaim sets c.Scopes, using buf when the scopes fit.
+func scopeClaim(c *Claims, val jsonValue, buf []string) error {
 	if val.kind != kindString {
 		return fail(ErrInvalidClaim, "scope is not a space-delimited string")
 	}
@@ -476,14 +607,17 @@ func scopeClaim(c *Claims, val jsonValue) error {
 		return nil
 	}
 	n := strings.Count(s, " ") + 1
-	out := make([]string, 0, n)
+	out := buf[:0]
+	if n > cap(buf) {
+		out = make([]string, 0, n)
+	}
 	for part := range strings.SplitSeq(s, " ") {
 		if !validScopeToken(part) {
 			return fail(ErrInvalidClaim, "scope is not a list of scope tokens separated by single spaces")
 		}
 		out = append(out, part)
 	}
-	c.Scopes = out
+	c.Scopes = slices.Clip(out)
 	return nil
 }
 
