@@ -139,8 +139,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*jwt.Claims, *store.User,
 	if a.opts.users == nil {
 		return claims, nil, nil
 	}
-	lctx, cancel := context.WithTimeout(ctx, a.opts.storeTimeout)
-	defer cancel()
+	lctx := newStoreCtx(ctx, a.opts.storeTimeout)
+	defer lctx.release()
 	u, err := a.opts.users.UserByID(lctx, claims.Subject)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -158,8 +158,8 @@ func (a *Authenticator) checkRevoked(ctx context.Context, c *jwt.Claims) error {
 	if c.ID == "" {
 		return fmt.Errorf("%w: token has no jti and cannot be checked for revocation", ErrInvalidToken)
 	}
-	rctx, cancel := context.WithTimeout(ctx, a.opts.storeTimeout)
-	defer cancel()
+	rctx := newStoreCtx(ctx, a.opts.storeTimeout)
+	defer rctx.release()
 	revoked, err := a.opts.revocations.IsRevoked(rctx, store.TokenRef{
 		ID: c.ID, Subject: c.Subject, FamilyID: c.FamilyID, IssuedAt: c.IssuedAt,
 	})
@@ -213,10 +213,13 @@ func (a *Authenticator) Require(next http.Handler) http.Handler {
 
 // Optional is the middleware form that passes requests without credentials.
 func (a *Authenticator) Optional(next http.Handler) http.Handler {
+	// Requests without credentials carry no claims, but still the error
+	// handler, so that a RequireScope further down answers with it.
+	anonymous := &principal{onError: a.opts.onError}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, user, err := a.Authenticate(r)
 		if errors.Is(err, ErrNoToken) {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, anonymous)))
 			return
 		}
 		if err != nil {

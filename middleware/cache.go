@@ -47,8 +47,10 @@ type TokenCacheConfig struct {
 //   - Entries of different Authenticators sharing one cache are kept
 //     apart, so a token accepted by one verifier is never served to
 //     another.
-//   - Memory is bounded by entry count and by bytes; when full, the oldest
-//     entries are dropped first.
+//   - Memory is bounded by entry count and by bytes; when full, expired
+//     and then the oldest entries are dropped first. The caps are split
+//     evenly over up to 16 internal shards (each with its own lock), so a
+//     cache may hold a little less than MaxEntries.
 //
 // A cached token stays accepted until its exp even if the key that signed
 // it is removed from the key set. After removing a key that must stop
@@ -219,7 +221,7 @@ func (s *cacheShard) popLocked() {
 // anyway, so the estimate errs high.
 func entrySize(raw string, c *jwt.Claims) int64 {
 	const fixed = int64(unsafe.Sizeof(cacheEntry{})+unsafe.Sizeof(jwt.Claims{})) +
-		96 // map slot, ring slot, allocation rounding
+		224 // map slot, ring slot, the verifier's inline list storage, rounding
 	n := fixed + int64(len(raw)) + int64(len(raw))*3/4 + // token, decoded claim set
 		int64(len(c.Subject)+len(c.Issuer)+len(c.ID)+len(c.FamilyID)+len(c.KeyID))
 	for _, a := range c.Audience {

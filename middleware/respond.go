@@ -40,8 +40,12 @@ func NewErrorHandler(realm string) ErrorHandler {
 		case errors.Is(err, ErrAmbiguousCredentials):
 			w.Header().Set("WWW-Authenticate", httpauth.Challenge(realm, "invalid_request", "more than one set of credentials", ""))
 			writeDetail(w, http.StatusBadRequest, "Invalid request")
-		case errors.As(err, &scopeErr):
-			w.Header().Set("WWW-Authenticate", httpauth.Challenge(realm, "insufficient_scope", "the token lacks a required scope", strings.Join(scopeErr.Required, " ")))
+		case errors.Is(err, ErrInsufficientScope):
+			scope := ""
+			if errors.As(err, &scopeErr) {
+				scope = strings.Join(scopeErr.Required, " ")
+			}
+			w.Header().Set("WWW-Authenticate", httpauth.Challenge(realm, "insufficient_scope", "the token lacks a required scope", scope))
 			writeDetail(w, http.StatusForbidden, "Not enough permissions")
 		case errors.Is(err, ErrBadHeader), errors.Is(err, ErrInvalidToken),
 			errors.Is(err, ErrRevoked), errors.Is(err, ErrUnknownUser):

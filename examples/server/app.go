@@ -86,6 +86,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 	case "memory":
 		mem := memstore.New()
 		db, refresh, revocations = mem, mem, mem
+		go sweep(ctx, mem, logger)
 	case "postgres":
 		if cfg.pgURL == "" {
 			return nil, errors.New("-store postgres needs -postgres URL (or JWTKIT_POSTGRES_URL)")

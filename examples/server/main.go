@@ -113,7 +113,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.redisURL, "redis", getenv("JWTKIT_REDIS_URL"), "Redis URL for sessions and revocations (env JWTKIT_REDIS_URL)")
 	fs.StringVar(&c.pgSchema, "postgres-schema", "", "PostgreSQL schema (default jwtkit)")
 	fs.StringVar(&c.redisPrefix, "redis-prefix", "", "Redis key prefix (default jwtkit)")
-	fs.BoolVar(&c.tokenCache, "token-cache", false, "cache verified access tokens until their exp (revocation and user checks still run on every request)")
+	fs.BoolVar(&c.tokenCache, "token-cache", true, "cache verified access tokens until their exp (revocation and user checks still run on every request)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -126,7 +126,7 @@ func (st *suite) testConcurrency(t *testing.T) {
 		}
 	})
 
-	t.Run("ReuseVersusRotationRace", func(t *testing.T) {
+	t.Run("R02_ReuseVersusRotationRace", func(t *testing.T) {
 		// A rotates RT2→RT3 while B replays RT1. Every interleaving ends
 		// with the family revoked and RT3 unusable.
 		fx := st.open(t, capRefresh)
@@ -214,7 +214,7 @@ func (st *suite) testConcurrency(t *testing.T) {
 		}
 	})
 
-	t.Run("LogoutVersusRefreshRace", func(t *testing.T) {
+	t.Run("R05_LogoutVersusRefreshRace", func(t *testing.T) {
 		// RevokeFamily concurrent with Rotate: the family ends revoked; if
 		// the refresh won, its successor is revoked too.
 		fx := st.open(t, capRefresh)
