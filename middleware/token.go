@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -252,19 +253,7 @@ func (h *TokenHandler) readForm(w http.ResponseWriter, r *http.Request, allowJSO
 		return nil, invalidRequest("unreadable body")
 	}
 	if isJSON {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(body, &m); err != nil {
-			return nil, invalidRequest("malformed JSON body")
-		}
-		form := url.Values{}
-		for k, raw := range m {
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return nil, invalidRequest("parameter " + safeParamName(k) + " must be a string")
-			}
-			form.Set(k, s)
-		}
-		return form, nil
+		return jsonForm(body)
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -634,4 +623,37 @@ func parseScope(s string) ([]string, bool) {
 		}
 	}
 	return parts, true
+}
+
+// jsonForm reads a flat JSON object of string values, refusing repeated
+// names as the form reader refuses repeated parameters (encoding/json
+// alone would keep the last one silently).
+func jsonForm(body []byte) (url.Values, *oauthError) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, invalidRequest("the JSON body must be an object")
+	}
+	form := url.Values{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, invalidRequest("malformed JSON body")
+		}
+		k, _ := t.(string)
+		if form.Has(k) {
+			return nil, invalidRequest("parameter " + safeParamName(k) + " is repeated")
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return nil, invalidRequest("parameter " + safeParamName(k) + " must be a string")
+		}
+		form.Set(k, v)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, invalidRequest("malformed JSON body")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, invalidRequest("data after the JSON body")
+	}
+	return form, nil
 }
