@@ -294,10 +294,3 @@ func (t ktHandlerTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	res.Request = req
 	return res, nil
 }
-
-// ktDrain reads and closes a response body.
-func ktDrain(r *http.Response) []byte {
-	b, _ := io.ReadAll(r.Body)
-	_ = r.Body.Close()
-	return b
-}

@@ -720,7 +720,7 @@ func TestRemote_PeriodicRefreshSynctest(t *testing.T) {
 			requests.Add(1)
 			switch mode.Load() {
 			case 1:
-				http.Error(w, "down", 503)
+				http.Error(w, "down", http.StatusServiceUnavailable)
 			case 2:
 				<-r.Context().Done()
 			default:

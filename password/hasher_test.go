@@ -116,15 +116,6 @@ func spyVerifications(t testing.TB) *verifySpy {
 	return s
 }
 
-func isSentinel(err error) bool {
-	for _, s := range sentinels {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
-}
-
 func TestSentinels(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}

@@ -96,7 +96,7 @@ func (c *chain) step(ctx context.Context, r store.RefreshTokens) error {
 		Now:         now,
 	})
 	if err != nil {
-		return fmt.Errorf("Rotate #%d: %w", c.n, err)
+		return fmt.Errorf("rotate #%d: %w", c.n, err)
 	}
 	c.cur = got
 	return nil

@@ -179,7 +179,7 @@ func (st *suite) testSweep(t *testing.T) {
 				for running.Load() > 0 {
 					n, err := fx.s.Sweeper.Sweep(fx.ctx(), sweepAt, 3)
 					if err != nil {
-						errs[i] = fmt.Errorf("Sweep: %w", err)
+						errs[i] = fmt.Errorf("sweep: %w", err)
 						return
 					}
 					swept += n
