@@ -24,16 +24,15 @@ type AccessVerifier interface {
 type Option func(*options)
 
 type options struct {
-	users         store.Users
-	revocations   store.Revocations
-	failOpen      bool
-	onError       ErrorHandler
-	realm         string
-	logger        *slog.Logger
-	maxHeader     int
-	storeTimeout  time.Duration
-	customOnError bool
-	tokenCache    *TokenCache
+	users        store.Users
+	revocations  store.Revocations
+	failOpen     bool
+	onError      ErrorHandler
+	realm        string
+	logger       *slog.Logger
+	maxHeader    int
+	storeTimeout time.Duration
+	tokenCache   *TokenCache
 }
 
 // WithUsers loads the user named by the token's sub (a user ID) on every
@@ -110,7 +109,7 @@ func NewAuthenticator(v AccessVerifier, opts ...Option) *Authenticator {
 // user when the Authenticator loads users. The error wraps one of the
 // package sentinels (and the underlying jwt or store error).
 func (a *Authenticator) Authenticate(r *http.Request) (*jwt.Claims, *store.User, error) {
-	raw, err := httpauth.BearerToken(r, a.opts.maxHeader)
+	raw, claims, err := a.bearerToken(r)
 	switch {
 	case errors.Is(err, httpauth.ErrNoCredentials):
 		return nil, nil, ErrNoToken
@@ -120,8 +119,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*jwt.Claims, *store.User,
 		return nil, nil, ErrBadHeader
 	}
 	ctx := r.Context()
-	claims, cached := a.opts.tokenCache.lookup(a, raw)
-	if !cached {
+	if claims == nil {
 		claims, err = a.verifier.VerifyAccess(ctx, raw)
 		if err != nil {
 			if errors.Is(err, jwt.ErrNoKeys) {

@@ -2,10 +2,12 @@ package middleware
 
 import (
 	"hash/maphash"
+	"net/http"
 	"sync"
 	"time"
 	"unsafe"
 
+	"github.com/jwtkit/jwtkit/internal/httpauth"
 	"github.com/jwtkit/jwtkit/jwt"
 )
 
@@ -135,8 +137,41 @@ func NewTokenCache(cfg TokenCacheConfig) *TokenCache {
 // See [TokenCache] for what is and is not cached. Default: no cache.
 func WithTokenCache(c *TokenCache) Option { return func(o *options) { o.tokenCache = c } }
 
+// bearerToken returns r's bearer token as httpauth.BearerToken does, and
+// its claims when the token cache holds it. A cached token was verified,
+// so it is a compact JWS, made of b64token characters only: on a hit the
+// character check of BearerToken is skipped, and every other token gets it
+// before it is returned.
+func (a *Authenticator) bearerToken(r *http.Request) (string, *jwt.Claims, error) {
+	if a.opts.tokenCache == nil {
+		raw, err := httpauth.BearerToken(r, a.opts.maxHeader)
+		return raw, nil, err
+	}
+	raw, err := httpauth.BearerTokenUnchecked(r, a.opts.maxHeader)
+	if err != nil {
+		return "", nil, err
+	}
+	if claims, ok := a.opts.tokenCache.lookup(a, raw); ok {
+		return raw, claims, nil
+	}
+	if !httpauth.IsB64Token(raw) {
+		return "", nil, httpauth.ErrMalformed
+	}
+	return raw, nil, nil
+}
+
 func (c *TokenCache) shard(h uint64) *cacheShard {
 	return &c.shards[(h>>32)&c.mask]
+}
+
+// hashTailBytes is how much of the token's end is hashed: the signature
+// (43 characters for HS256, more for the others) and some of the claims.
+// The hash only picks the slot; a hit needs the whole token to be equal.
+const hashTailBytes = 64
+
+func (c *TokenCache) hash(raw string) uint64 {
+	tail := raw[len(raw)-min(len(raw), hashTailBytes):]
+	return maphash.String(c.seed, tail) ^ uint64(len(raw))*0x9e3779b97f4a7c15
 }
 
 // lookup returns the cached claims of raw for owner. It is safe on a nil
@@ -145,7 +180,7 @@ func (c *TokenCache) lookup(owner *Authenticator, raw string) (*jwt.Claims, bool
 	if c == nil {
 		return nil, false
 	}
-	h := maphash.String(c.seed, raw)
+	h := c.hash(raw)
 	s := c.shard(h)
 	s.mu.RLock()
 	e := s.m[cacheKey{h, owner}]
@@ -168,7 +203,7 @@ func (c *TokenCache) store(owner *Authenticator, raw string, claims *jwt.Claims)
 		return
 	}
 	e := &cacheEntry{token: raw, claims: claims, exp: claims.ExpiresAt, size: entrySize(raw, claims)}
-	e.key = cacheKey{maphash.String(c.seed, raw), owner}
+	e.key = cacheKey{c.hash(raw), owner}
 	s := c.shard(e.key.hash)
 	if e.size > s.maxBytes || s.maxEntries == 0 {
 		return

@@ -320,6 +320,23 @@ func TestTokenCacheNeverCachesFailures(t *testing.T) {
 		t.Fatalf("tampered token after its original was cached: %v", err)
 	}
 
+	// Same length and same end as a cached token (so the same slot), but
+	// not the same token: verified, and refused.
+	twin := "X" + tok.Raw[1:]
+	if twin == tok.Raw {
+		twin = "Y" + tok.Raw[1:]
+	}
+	before := f.verifier.calls.Load()
+	if _, _, err := a.Authenticate(bearerRequest(twin)); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("token sharing a cached token's slot: %v", err)
+	}
+	if f.verifier.calls.Load() != before+1 {
+		t.Fatal("a token sharing a cached token's slot was not verified")
+	}
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+		t.Fatal(err)
+	}
+
 	// Tokens not in strict compact form are never stored, whatever the
 	// verifier says.
 	c2 := NewTokenCache(TokenCacheConfig{Now: f.clock.Now})
@@ -469,6 +486,36 @@ func BenchmarkTokenCacheLookup(b *testing.B) {
 	for b.Loop() {
 		if _, ok := f.cache.lookup(a, tok.Raw); !ok {
 			b.Fatal("miss")
+		}
+	}
+}
+
+// TestTokenCacheSameDecisions: with and without a cache (warm with the
+// valid token), Authenticate gives the same outcome for each header.
+func TestTokenCacheSameDecisions(t *testing.T) {
+	f := newCacheFixture(t, TokenCacheConfig{})
+	tok := f.token(t, "alice").Raw
+	plain := NewAuthenticator(f.verifier)
+	cached := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	if _, _, err := cached.Authenticate(bearerRequest(tok)); err != nil {
+		t.Fatal(err)
+	}
+	headers := [][]string{
+		{"Bearer " + tok}, {"bearer \t" + tok + " "}, {"Bearer " + tok + "="}, {"Bearer " + tok + "$"},
+		{"Bearer " + tok, "Bearer " + tok}, {"Basic " + tok}, {"Bearer"}, {"Bearer " + tok[:10] + "\u00a0" + tok[10:]},
+		{"Bearer " + strings.Repeat("A", 9000)}, {},
+	}
+	for _, h := range headers {
+		for _, q := range []string{"", "?access_token=x"} {
+			r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/"+q, nil)
+			if len(h) > 0 {
+				r.Header["Authorization"] = h
+			}
+			c1, _, e1 := plain.Authenticate(r)
+			c2, _, e2 := cached.Authenticate(r)
+			if (c1 == nil) != (c2 == nil) || fmt.Sprint(e1) != fmt.Sprint(e2) {
+				t.Errorf("%q %q: without cache %v, with cache %v", h, q, e1, e2)
+			}
 		}
 	}
 }

@@ -34,6 +34,19 @@ const DefaultMaxHeaderBytes = 8<<10 + len("Bearer ")
 // second token make the header malformed. Tokens in the query string are
 // never read; their presence next to a header is ambiguous.
 func BearerToken(r *http.Request, maxBytes int) (string, error) {
+	tok, err := BearerTokenUnchecked(r, maxBytes)
+	if err == nil && !isB64Token(tok) {
+		return "", ErrMalformed
+	}
+	return tok, err
+}
+
+// BearerTokenUnchecked is [BearerToken] without its last step, the check
+// that the token consists of b64token characters. A caller that finds the
+// token among tokens known to be well formed may skip that check; any
+// other token must pass [IsB64Token], or be refused with ErrMalformed, to
+// get BearerToken's result.
+func BearerTokenUnchecked(r *http.Request, maxBytes int) (string, error) {
 	// The key is already canonical: index the map directly rather than
 	// through Header.Values, which canonicalizes it on every request.
 	values := r.Header["Authorization"]
@@ -51,11 +64,20 @@ func BearerToken(r *http.Request, maxBytes int) (string, error) {
 	default:
 		return "", ErrAmbiguous
 	}
-	return ParseBearer(values[0], maxBytes)
+	return parseBearer(values[0], maxBytes)
 }
 
 // ParseBearer parses one Authorization header value.
 func ParseBearer(v string, maxBytes int) (string, error) {
+	tok, err := parseBearer(v, maxBytes)
+	if err == nil && !isB64Token(tok) {
+		return "", ErrMalformed
+	}
+	return tok, err
+}
+
+// parseBearer is ParseBearer up to, not including, the b64token check.
+func parseBearer(v string, maxBytes int) (string, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxHeaderBytes
 	}
@@ -83,11 +105,11 @@ func ParseBearer(v string, maxBytes int) (string, error) {
 	if tok == "" {
 		return "", ErrMalformed
 	}
-	if !isB64Token(tok) {
-		return "", ErrMalformed
-	}
 	return tok, nil
 }
+
+// IsB64Token reports whether s matches RFC 6750's b64token.
+func IsB64Token(s string) bool { return isB64Token(s) }
 
 // isTChar reports whether c may appear in an auth-scheme name (RFC 9110
 // §5.6.2 tchar).
