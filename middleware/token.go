@@ -284,6 +284,10 @@ func safeParamName(k string) string {
 
 // ServeHTTP is the token endpoint: grant_type=password (or absent) and
 // grant_type=refresh_token.
+//
+// A refresh grants the scopes of the presented refresh token (or the
+// narrower scope the request names) that the user still holds: scopes
+// taken from an account after login end at its next refresh.
 func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	form, oerr := h.readForm(w, r, false)
 	if oerr != nil {
@@ -557,6 +561,11 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		return nil, errBadRefresh
 	}
 
+	// The user's scopes may have shrunk since login: a scope taken away
+	// must not live on through refreshes until the family ends.
+	granted := currentScopes(claims.Scopes, user.Scopes)
+	scopes = currentScopes(scopes, user.Scopes)
+
 	now := h.cfg.Issuer.Now()
 	nextID := jwt.NewID()
 	stored, err := h.cfg.Refresh.Rotate(sctx, store.Rotation{
@@ -582,7 +591,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		return nil, errUnavailable
 	}
 
-	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: claims.Subject, Scopes: claims.Scopes, FamilyID: claims.FamilyID, ID: nextID, ExpiresAt: stored.ExpiresAt})
+	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: claims.Subject, Scopes: granted, FamilyID: claims.FamilyID, ID: nextID, ExpiresAt: stored.ExpiresAt})
 	if err != nil {
 		return nil, errUnavailable
 	}
@@ -598,6 +607,18 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		RefreshToken: rt.Raw,
 		Scope:        strings.Join(scopes, " "),
 	}, nil
+}
+
+// currentScopes returns the scopes in want that the user still holds, in
+// want's order.
+func currentScopes(want, held []string) []string {
+	out := make([]string, 0, len(want))
+	for _, s := range want {
+		if slices.Contains(held, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func reasonOf(err error) string {

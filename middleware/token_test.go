@@ -950,3 +950,49 @@ func TestNewTokenHandler_Config(t *testing.T) {
 		t.Fatalf("minimal config: %v", err)
 	}
 }
+
+// shrinkingUsers serves the fixture's users, with the scopes in removed
+// taken away from every account once shrink is set.
+type shrinkingUsers struct {
+	store.Users
+	removed []string
+	shrink  bool
+}
+
+func (u *shrinkingUsers) UserByID(ctx context.Context, id string) (store.User, error) {
+	usr, err := u.Users.UserByID(ctx, id)
+	if err == nil && u.shrink {
+		usr.Scopes = slices.DeleteFunc(slices.Clone(usr.Scopes), func(s string) bool { return slices.Contains(u.removed, s) })
+	}
+	return usr, err
+}
+
+// TestTokenEndpoint_C15_RevokedScopeEndsAtRefresh: a scope taken from a
+// user after login is not granted again by the next refresh, neither in
+// the access token nor in the refresh token that follows it.
+func TestTokenEndpoint_C15_RevokedScopeEndsAtRefresh(t *testing.T) {
+	f := newFixture(t)
+	users := &shrinkingUsers{Users: f.store, removed: []string{"items"}}
+	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Users = users })
+
+	john := mustTokens(t, login(h, johnName, johnPassword))
+	if john.Scope != "read items" {
+		t.Fatalf("login scope %q", john.Scope)
+	}
+	users.shrink = true
+	next := mustTokens(t, postForm(h, "/token", "grant_type=refresh_token&refresh_token="+john.RefreshToken))
+	if next.Scope != "read" {
+		t.Errorf("scope after refresh %q, want read", next.Scope)
+	}
+	at, err := f.verifier.VerifyAccess(context.Background(), next.AccessToken)
+	if err != nil || at.HasScope("items") {
+		t.Errorf("access token after refresh: scopes %v, %v", at.Scopes, err)
+	}
+	rt, err := f.verifier.VerifyRefresh(context.Background(), next.RefreshToken)
+	if err != nil || rt.HasScope("items") {
+		t.Errorf("refresh token after refresh: scopes %v, %v", rt.Scopes, err)
+	}
+	// Asking for the removed scope explicitly does not bring it back.
+	rec := postForm(h, "/token", "grant_type=refresh_token&scope=items&refresh_token="+next.RefreshToken)
+	checkResponse(t, rec, 400, "", bodyInvalidScope("a refresh cannot widen the granted scope"))
+}
