@@ -61,8 +61,14 @@ func (a *app) Close() {
 	}
 }
 
-func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err error) {
 	a := &app{}
+	// Whatever was opened before a failure is closed again.
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
 	keys, err := loadKeys(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -80,13 +86,13 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		db          users
 		refresh     store.RefreshTokens
 		revocations store.Revocations
+		sweeper     store.Sweeper
 		guard       middleware.LoginGuard = middleware.NewLoginThrottle(middleware.ThrottleConfig{})
 	)
 	switch cfg.store {
 	case "memory":
 		mem := memstore.New()
-		db, refresh, revocations = mem, mem, mem
-		go sweep(ctx, mem, logger)
+		db, refresh, revocations, sweeper = mem, mem, mem, mem
 	case "postgres":
 		if cfg.pgURL == "" {
 			return nil, errors.New("-store postgres needs -postgres URL (or JWTKIT_POSTGRES_URL)")
@@ -98,25 +104,21 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		a.closers = append(a.closers, pool.Close)
 		pg, err := pgstore.New(pool, pgstore.Config{Schema: cfg.pgSchema})
 		if err != nil {
-			a.Close()
 			return nil, err
 		}
 		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err = pg.Migrate(mctx)
 		cancel()
 		if err != nil {
-			a.Close()
 			return nil, fmt.Errorf("postgres migration: %w", err)
 		}
-		db, refresh, revocations = pg, pg, pg
-		go sweep(ctx, pg, logger)
+		db, refresh, revocations, sweeper = pg, pg, pg, pg
 	default:
 		return nil, fmt.Errorf("unknown store %q (memory or postgres)", cfg.store)
 	}
 	if cfg.redisURL != "" {
 		opts, err := redis.ParseURL(cfg.redisURL)
 		if err != nil {
-			a.Close()
 			return nil, fmt.Errorf("redis URL: %w", err)
 		}
 		opts.ContextTimeoutEnabled = true // honour per-call deadlines on socket reads
@@ -124,7 +126,6 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		a.closers = append(a.closers, func() { _ = client.Close() })
 		rs, err := redisstore.New(client, redisstore.Config{Prefix: cfg.redisPrefix})
 		if err != nil {
-			a.Close()
 			return nil, err
 		}
 		// Users stay in SQL or memory; sessions, revocations and the login
@@ -132,7 +133,6 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		refresh, revocations = rs, rs
 		th, err := redisthrottle.New(client, redisthrottle.Config{Prefix: throttlePrefix(cfg.redisPrefix), Logger: logger})
 		if err != nil {
-			a.Close()
 			return nil, err
 		}
 		guard = th
@@ -179,7 +179,6 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		// Resource servers verify with the public keys alone.
 		jwks, err := middleware.NewJWKSHandler(keys)
 		if err != nil {
-			a.Close()
 			return nil, err
 		}
 		mux.Handle("GET /.well-known/jwks.json", jwks)
@@ -189,6 +188,16 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) 
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
 	a.handler = mux
+
+	// Started last, so that no error above leaves it running; Close stops
+	// it before the stores it uses are closed.
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sweep(sctx, sweeper, logger)
+	}()
+	a.closers = append(a.closers, func() { stop(); <-done })
 	return a, nil
 }
 
