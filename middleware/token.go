@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jwtkit/jwtkit/jwt"
@@ -115,6 +116,13 @@ type LoginGuard interface {
 type TokenHandler struct {
 	cfg       TokenHandlerConfig
 	hashSlots chan struct{}
+	// compareNanos is a running average of how long a comparison at the
+	// configured parameters takes (the dummy comparison included): the
+	// floor for a failed login against an outdated, cheaper hash.
+	compareNanos atomic.Int64
+	compareSeen  atomic.Bool // the first comparison also builds the dummy hash: not a sample
+	// pause waits for d or until ctx ends; tests replace it.
+	pause func(ctx context.Context, d time.Duration)
 }
 
 // NewTokenHandler checks cfg and returns a TokenHandler.
@@ -161,7 +169,19 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if cfg.StoreTimeout <= 0 {
 		cfg.StoreTimeout = 5 * time.Second
 	}
-	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}, nil
+	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx}, nil
+}
+
+func pauseCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // tokenResponse is the RFC 6749 §5.1 success body; access_token and
@@ -386,14 +406,26 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		return nil, errBusy
 	}
 	var cmpErr error
+	start := time.Now()
 	if found {
 		cmpErr = h.cfg.Passwords.Compare(user.PasswordHash, pw)
 	} else {
 		h.cfg.Passwords.CompareDummy(pw)
 	}
+	took := time.Since(start)
 	<-h.hashSlots
+	outdated := found && h.cfg.Passwords.NeedsRehash(user.PasswordHash)
+	if !outdated {
+		h.noteCompare(took)
+	}
 
 	if !found || cmpErr != nil || user.Disabled {
+		if outdated {
+			// A hash at a lower, legacy cost fails faster than the dummy
+			// comparison of an unknown user; the difference would tell
+			// which usernames exist. Wait it out (without a hash slot).
+			h.pause(ctx, h.compareFloor()-took)
+		}
 		if found && cmpErr != nil && !errors.Is(cmpErr, password.ErrMismatch) && !errors.Is(cmpErr, password.ErrTooLong) {
 			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: stored password hash rejected", slog.String("user_id", user.ID), slog.String("error", cmpErr.Error()))
 		}
@@ -431,6 +463,36 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
 	}
 	return resp, oerr
+}
+
+// noteCompare adds one comparison at the configured parameters to the
+// running average.
+func (h *TokenHandler) noteCompare(d time.Duration) {
+	if !h.compareSeen.Load() {
+		h.compareSeen.Store(true)
+		return
+	}
+	old := h.compareNanos.Load()
+	if old == 0 {
+		h.compareNanos.Store(int64(d))
+		return
+	}
+	h.compareNanos.Store(old + (int64(d)-old)/8)
+}
+
+// compareFloor is how long a comparison at the configured parameters
+// takes. Before any has been measured, it runs the dummy comparison to
+// learn.
+func (h *TokenHandler) compareFloor() time.Duration {
+	for range 2 {
+		if n := h.compareNanos.Load(); n > 0 {
+			return time.Duration(n)
+		}
+		start := time.Now()
+		h.cfg.Passwords.CompareDummy("")
+		h.noteCompare(time.Since(start))
+	}
+	return time.Duration(h.compareNanos.Load())
 }
 
 func (h *TokenHandler) acquireHashSlot(ctx context.Context) bool {

@@ -455,6 +455,15 @@ func TestTokenEndpoint_L01_L02_UnknownUserDoesDummyComparison(t *testing.T) {
 	if f.hasher.Cost != cost {
 		t.Fatalf("fixture hasher cost %d", f.hasher.Cost)
 	}
+	// A hash at the configured cost: a failure against a cheaper legacy
+	// hash also learns the dummy comparison's cost (L-03).
+	current, err := f.hasher.Hash("current-pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.AddUser(store.User{ID: "uid-current", Username: "current", PasswordHash: current}); err != nil {
+		t.Fatal(err)
+	}
 	h := f.tokenHandler(t, nil)
 	if _, built := dummyHashOf(t, f.hasher); built {
 		t.Fatal("dummy hash exists before any login")
@@ -462,7 +471,7 @@ func TestTokenEndpoint_L01_L02_UnknownUserDoesDummyComparison(t *testing.T) {
 
 	// A known user with a wrong password is compared against the stored
 	// hash; the dummy is not involved.
-	checkResponse(t, login(h, johnName, "wrong-password"), 401, "Bearer", bodyBadCredentials)
+	checkResponse(t, login(h, "current", "wrong-password"), 401, "Bearer", bodyBadCredentials)
 	if _, built := dummyHashOf(t, f.hasher); built {
 		t.Fatal("wrong password for a known user used the dummy hash")
 	}
