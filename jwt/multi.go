@@ -17,6 +17,11 @@ import (
 // without iss, or naming an issuer that is not configured, fails with
 // [ErrIssuer].
 //
+// Subjects are unique per issuer only: two issuers may both name a user
+// "42". Code that keys anything by subject (user lookup, revocation by
+// subject) must key it by issuer and subject together, or trust issuers
+// that share one user namespace.
+//
 // MultiVerifier has the VerifyAccess method of [Verifier], so it can stand
 // wherever a *Verifier verifies access tokens (middleware.RequireBearer).
 // It is safe for concurrent use.

@@ -38,6 +38,8 @@ type options struct {
 // WithUsers loads the user named by the token's sub (a user ID) on every
 // request and stores it for [UserFromContext]. A user that is gone or
 // disabled gets 401; a store that cannot answer gets 503.
+// The lookup is by sub alone: with a jwt.MultiVerifier, give it only if
+// every trusted issuer names users from the same store.
 // Default: no lookup.
 func WithUsers(u store.Users) Option { return func(o *options) { o.users = u } }
 
