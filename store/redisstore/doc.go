@@ -37,10 +37,14 @@
 //
 // # Expiry
 //
-// Family and token keys expire one minute after the family does; the
-// denylist entry one minute after its until; the cut-off one minute after
-// at+maxAge, and never before the subject's longest-lived family (the
-// cut-off is what revokes families created before it). Each TTL is the
+// Every key lives for its record's lifetime plus a margin of six minutes:
+// [jwt.MaxLeeway], because a verifier still accepts an access token that
+// long after its exp and the records revoking it must outlive it, plus
+// one minute of clock skew. So family and token keys expire six minutes
+// after the family does; the denylist entry six minutes after its until;
+// the cut-off six minutes after at+maxAge, and never before the subject's
+// longest-lived family (the cut-off is what revokes families created
+// before it). Each TTL is the
 // longer of the span given by the caller's times (for example the
 // family's expiry minus its creation) and the time left by the local
 // clock, so neither an injected clock nor a skew between the application

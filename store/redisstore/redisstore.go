@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/store"
 )
 
@@ -23,10 +24,13 @@ const DefaultPrefix = "jwtkit"
 // [Config.WaitAOF] is set and [Config.WaitAOFTimeout] is zero.
 const DefaultWaitAOFTimeout = time.Second
 
-// ttlMargin is added to every key's lifetime, so that a key never expires
-// before the caller's clock says its record is obsolete, even when that
-// clock runs ahead of the Redis server's.
-const ttlMargin = time.Minute
+// ttlMargin is added to every key's lifetime. A verifier accepts an
+// access token up to its leeway (at most [jwt.MaxLeeway]) after exp, and
+// the records that revoke it must outlive that: a family's access tokens
+// expire with the family, and a cut-off is kept for the tokens' maxAge,
+// neither counting the leeway. The extra minute keeps a key alive while
+// the caller's clock runs ahead of the Redis server's.
+const ttlMargin = jwt.MaxLeeway + time.Minute
 
 // Compile-time checks: the Store serves refresh families and revocations,
 // and (deliberately) nothing else.
