@@ -205,12 +205,15 @@ type Revocations interface {
 // (Redis TTLs) need not implement it.
 type Sweeper interface {
 	// Sweep deletes records that expired before now, at most limit of
-	// them (0: a backend default), and returns how many it deleted (a
-	// family counts once, with its tokens). It keeps consumed-token
-	// records until their family expires, because reuse detection needs
-	// them. Callers pass a now that lags the clock by at least the
-	// verifiers' leeway, so that a revoked family outlives every access
-	// token it revokes.
+	// them (0: a backend default), and returns how many it deleted. A
+	// record is a denylist entry, a subject cut-off, or a family
+	// together with all its tokens: a family counts once, however many
+	// tokens it has, and is deleted whole or not at all. Both the limit
+	// and the returned count are in these units. It keeps
+	// consumed-token records until their family expires, because reuse
+	// detection needs them. Callers pass a now that lags the clock by at
+	// least the verifiers' leeway, so that a revoked family outlives
+	// every access token it revokes.
 	Sweep(ctx context.Context, now time.Time, limit int) (int, error)
 }
 

@@ -202,7 +202,9 @@ func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
 // CreateFamily starts family f with its first token, whose expiry is
 // clamped to f.ExpiresAt. first must belong to f (same family ID and
 // subject). It returns an error wrapping [store.ErrExists] if the family or
-// token ID is taken.
+// token ID is taken. A family dated before the subject's cut-off is stored
+// revoked: the cut-off covers it even though [Store.RevokeSubject] ran
+// before it existed, and it stays revoked after the cut-off is swept.
 func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.RefreshToken) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -218,6 +220,9 @@ func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.Re
 		return fmt.Errorf("memstore: token ID taken: %w", store.ErrExists)
 	}
 	fam := &family{Family: f, current: first.ID}
+	if c, ok := s.subjectCut[f.Subject]; ok && f.CreatedAt.Before(c.at) {
+		fam.revoked = true
+	}
 	s.families[f.ID] = fam
 	if s.bySubject[f.Subject] == nil {
 		s.bySubject[f.Subject] = make(map[string]*family)
@@ -248,12 +253,15 @@ func (s *Store) addToken(fam *family, t store.RefreshToken) store.RefreshToken {
 //  2. revoked family, or a family created before a subject cut-off (the
 //     family is then marked revoked): [store.ErrRevoked];
 //  3. r.Now at or after the family's expiry: [store.ErrExpired];
-//  4. token already consumed: if r.Grace > 0, the token is the one the
-//     family's last rotation consumed, and r.Now is at most r.Grace after
-//     that rotation, this is a retry: the family's current token is
-//     consumed and replaced by r.Next, and the window is not extended.
-//     Otherwise the family is revoked and the error wraps
-//     [store.ErrReused];
+//  4. token already consumed: if r.Next is the family's current token and
+//     the token is the one the rotation to it consumed, this is a repeat
+//     of a successful rotation (a client resending after a lost reply):
+//     the stored successor is returned again and nothing changes. Else,
+//     if r.Grace > 0, the token is the one the family's last rotation
+//     consumed, and r.Now is at most r.Grace after that rotation, this is
+//     a retry: the family's current token is consumed and replaced by
+//     r.Next, and the window is not extended. Otherwise the family is
+//     revoked and the error wraps [store.ErrReused];
 //  5. r.Now at or after the token's expiry: [store.ErrExpired];
 //  6. the token is consumed and r.Next becomes the current token.
 //
@@ -287,6 +295,10 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 		return store.RefreshToken{}, fmt.Errorf("memstore: refresh family: %w", store.ErrExpired)
 	}
 	if tok.consumed {
+		if cur, ok := s.tokens[r.Next.ID]; ok && r.Next.ID == fam.current && tok.ID == fam.previous {
+			// The very rotation that produced the current token.
+			return cur.RefreshToken, nil
+		}
 		if r.Grace > 0 && tok.ID == fam.previous && r.Now.Sub(fam.rotatedAt) <= r.Grace {
 			return s.replaceCurrent(fam, r.Next)
 		}
@@ -385,41 +397,32 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time,
 
 // IsRevoked reports whether the access token t is revoked:
 //   - its jti (t.ID) is denylisted; or
-//   - t.FamilyID names a revoked family of t.Subject; or
+//   - t.FamilyID names a family of t.Subject that is revoked or was
+//     created before the subject's cut-off C; or
 //   - t.Subject has a cut-off C and t.IssuedAt+1s <= C; or
 //   - t.IssuedAt < C < t.IssuedAt+1s (iat has whole-second resolution, so
 //     the token may predate C) and t.FamilyID does not name a family of
 //     t.Subject created at or after C.
 //
 // A token whose family is unknown (for example swept) is not revoked by
-// that alone.
+// that alone. The rule is [store.TokenRevoked]'s; this method only looks
+// the facts up.
 func (s *Store) IsRevoked(ctx context.Context, t store.TokenRef) (bool, error) {
 	if err := s.lock(ctx); err != nil {
 		return false, err
 	}
 	defer s.mu.Unlock()
-	if _, ok := s.denylist[t.ID]; ok && t.ID != "" {
-		return true, nil
-	}
-	var fam *family
+	var facts store.RevocationFacts
+	_, facts.Denylisted = s.denylist[t.ID]
 	if t.FamilyID != "" {
-		if f, ok := s.families[t.FamilyID]; ok && f.Subject == t.Subject {
-			fam = f
+		if fam, ok := s.families[t.FamilyID]; ok && fam.Subject == t.Subject {
+			facts.FamilyFound, facts.FamilyRevoked, facts.FamilyCreatedAt = true, fam.revoked, fam.CreatedAt
 		}
 	}
-	if fam != nil && fam.revoked {
-		return true, nil
+	if c, ok := s.subjectCut[t.Subject]; ok {
+		facts.HasCutoff, facts.Cutoff = true, c.at
 	}
-	c, ok := s.subjectCut[t.Subject]
-	if !ok || !t.IssuedAt.Before(c.at) {
-		return false, nil
-	}
-	if !t.IssuedAt.Add(time.Second).After(c.at) {
-		return true, nil // issued a whole second or more before C
-	}
-	// Same second as C: only a family created at or after C vouches for
-	// the token.
-	return fam == nil || fam.CreatedAt.Before(c.at), nil
+	return store.TokenRevoked(t, facts), nil
 }
 
 // Sweep deletes state that expired strictly before now: denylist entries

@@ -278,6 +278,41 @@ func TestMigrate_SchemasAreIsolated(t *testing.T) {
 	}
 }
 
+func TestCreateFamilyBeforeCutoffStoredRevoked(t *testing.T) {
+	// Like memstore and redisstore, a family dated before its subject's
+	// cut-off is stored revoked, not only judged revoked by comparing
+	// times, so the stored flag never says otherwise.
+	s, schema := newStore(t)
+	ctx := t.Context()
+	now := time.Now().Truncate(time.Millisecond)
+	if err := s.RevokeSubject(ctx, "sub", now, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id      string
+		created time.Time
+		want    bool
+	}{
+		{"before", now.Add(-time.Millisecond), true},
+		{"at", now, false},
+		{"after", now.Add(time.Millisecond), false},
+	} {
+		f := store.Family{ID: tc.id, Subject: "sub", CreatedAt: tc.created, ExpiresAt: now.Add(time.Hour)}
+		first := store.RefreshToken{ID: store.TokenID(tc.id), FamilyID: f.ID, Subject: "sub", IssuedAt: tc.created, ExpiresAt: now.Add(time.Hour)}
+		if err := s.CreateFamily(ctx, f, first); err != nil {
+			t.Fatal(err)
+		}
+		var revoked bool
+		q := `SELECT revoked FROM ` + pgx.Identifier{schema, "refresh_families"}.Sanitize() + ` WHERE id = $1`
+		if err := pool(t).QueryRow(ctx, q, tc.id).Scan(&revoked); err != nil {
+			t.Fatal(err)
+		}
+		if revoked != tc.want {
+			t.Errorf("family created at cut-off%+v: stored revoked = %v, want %v", tc.created.Sub(now), revoked, tc.want)
+		}
+	}
+}
+
 func TestR12_StoredIdentifiersAreHashes(t *testing.T) {
 	s, schema := newStore(t)
 	ctx := t.Context()

@@ -28,7 +28,6 @@ type queries struct {
 	isRevoked         string
 
 	sweepDenylist string
-	sweepTokens   string
 	sweepFamilies string
 	sweepCutoffs  string
 }
@@ -51,9 +50,12 @@ func buildQueries(schema string) queries {
 
 		// One statement: both rows or neither. The token's foreign key is
 		// checked at the end of the statement, when the family row exists.
+		// A family dated before its subject's cut-off is stored revoked,
+		// as RevokeSubject would have marked it had it existed then.
 		createFamily: r.Replace(`WITH f AS (
-				INSERT INTO {families} (id, subject, created_at, expires_at, current_token)
-				VALUES ($1, $2, $3, $4, $5)
+				INSERT INTO {families} (id, subject, created_at, expires_at, current_token, revoked)
+				VALUES ($1, $2, $3, $4, $5,
+					EXISTS (SELECT 1 FROM {cutoffs} c WHERE c.subject = $2 AND c.cutoff > $3))
 				RETURNING id
 			)
 			INSERT INTO {tokens} (id, family_id, subject, issued_at, expires_at)
@@ -111,16 +113,12 @@ func buildQueries(schema string) queries {
 
 		sweepDenylist: r.Replace(`DELETE FROM {denylist} WHERE ctid IN (
 				SELECT ctid FROM {denylist} WHERE expires_at < $1 LIMIT $2)`),
-		// Tokens go only with their family: consumed tokens of a live
-		// family are what reuse detection looks for.
-		sweepTokens: r.Replace(`DELETE FROM {tokens} WHERE ctid IN (
-				SELECT t.ctid FROM {tokens} t JOIN {families} f ON f.id = t.family_id
-				WHERE f.expires_at < $1 LIMIT $2)`),
+		// A family goes with all its tokens, through the foreign key's ON
+		// DELETE CASCADE, so it counts once and is never left half-swept.
+		// Tokens of a live family stay, consumed or not: reuse detection
+		// looks for them.
 		sweepFamilies: r.Replace(`DELETE FROM {families} WHERE ctid IN (
-				SELECT f.ctid FROM {families} f
-				WHERE f.expires_at < $1
-				  AND NOT EXISTS (SELECT 1 FROM {tokens} t WHERE t.family_id = f.id)
-				LIMIT $2)`),
+				SELECT ctid FROM {families} WHERE expires_at < $1 LIMIT $2)`),
 		// A cut-off revokes the families created before it; before it goes,
 		// that is written into the families it covers, including ones
 		// stored after RevokeSubject ran (dated before the cut-off).

@@ -14,7 +14,10 @@ import (
 // CreateFamily starts the family f with its first token. first.ExpiresAt
 // is clamped to f.ExpiresAt. Both rows are written by one statement. It
 // returns an error wrapping [store.ErrExists] if the family ID or the
-// token ID is taken (by any subject).
+// token ID is taken (by any subject). A family dated before the subject's
+// cut-off is stored revoked. (Rotation and [Store.IsRevoked] compare the
+// creation time with the cut-off anyway, which also covers a family
+// stored while [Store.RevokeSubject] runs.)
 func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.RefreshToken) error {
 	const op = "create family"
 	if err := ctx.Err(); err != nil {

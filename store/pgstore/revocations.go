@@ -63,9 +63,9 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time,
 // t was issued before it. As iat has whole seconds, a token with
 // iat < C < iat+1s is judged by its family: it stands only if t.FamilyID
 // names a family of the subject created at or after C. A family that does
-// not exist does not by itself revoke a token. One query answers all of
-// it; every failure is returned as an error wrapping
-// [store.ErrUnavailable], never as "not revoked".
+// not exist does not by itself revoke a token. One query gathers the
+// facts and [store.TokenRevoked] decides; every failure is returned as an
+// error wrapping [store.ErrUnavailable], never as "not revoked".
 func (s *Store) IsRevoked(ctx context.Context, t store.TokenRef) (bool, error) {
 	const op = "is revoked"
 	if err := ctx.Err(); err != nil {
@@ -89,35 +89,12 @@ func (s *Store) IsRevoked(ctx context.Context, t store.TokenRef) (bool, error) {
 	if err != nil {
 		return false, translate(ctx, op, err)
 	}
-	if denied {
-		return true, nil
+	facts := store.RevocationFacts{Denylisted: denied}
+	if familyID != "" && famRevoked != nil && famCreated != nil {
+		facts.FamilyFound, facts.FamilyRevoked, facts.FamilyCreatedAt = true, *famRevoked, *famCreated
 	}
-	if familyID == "" {
-		famRevoked, famCreated = nil, nil
+	if cutoff != nil {
+		facts.HasCutoff, facts.Cutoff = true, *cutoff
 	}
-	return decide(t.IssuedAt, famRevoked, famCreated, cutoff), nil
-}
-
-// decide applies the family and cut-off rules of IsRevoked. famRevoked and
-// famCreated are nil when the token names no existing family of its
-// subject; cutoff is nil when the subject has none.
-func decide(iat time.Time, famRevoked *bool, famCreated, cutoff *time.Time) bool {
-	if famRevoked != nil && *famRevoked {
-		return true
-	}
-	if cutoff == nil {
-		return false
-	}
-	c := *cutoff
-	if famCreated != nil && famCreated.Before(c) {
-		return true
-	}
-	switch {
-	case !iat.Add(time.Second).After(c): // iat+1s <= C
-		return true
-	case !iat.Before(c): // iat >= C
-		return false
-	default: // iat < C < iat+1s: only a family created at or after C vouches
-		return famCreated == nil || famCreated.Before(c)
-	}
+	return store.TokenRevoked(t, facts), nil
 }

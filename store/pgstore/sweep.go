@@ -5,17 +5,20 @@ import (
 	"time"
 )
 
-// Sweep deletes state that expired before now and returns how many rows
-// it deleted, at most limit (0 or less: 1000). In order: denylist entries
-// whose expiry passed; the tokens of families past their absolute expiry,
-// then those families; cut-offs past their retention, after marking the
-// families they cover revoked (so a family never outlives the cut-off
-// that revoked it, even one stored after the cut-off with an earlier
-// creation time). Tokens of live
-// families are kept even when consumed or expired, because reuse
-// detection needs them. Each delete is a bounded statement (DELETE … WHERE
-// ctid IN (SELECT … LIMIT n)), so a sweep never holds many row locks;
-// call it periodically, and again while it returns limit.
+// Sweep deletes state that expired before now and returns how many
+// records it deleted, at most limit (0 or less: 1000). A record is a
+// denylist entry, a subject cut-off, or a family together with all its
+// tokens, which counts once, as [store.Sweeper] specifies. In order:
+// denylist entries whose expiry passed; families past their absolute
+// expiry (their tokens go with them, by ON DELETE CASCADE); cut-offs past
+// their retention, after marking the families they cover revoked (so a
+// family never outlives the cut-off that revoked it, even one stored after
+// the cut-off with an earlier creation time). Tokens of live families are
+// kept even when consumed or expired, because reuse detection needs them.
+// Each delete is a bounded statement (DELETE … WHERE ctid IN (SELECT …
+// LIMIT n)), so a sweep locks at most limit records (and the tokens of the
+// families among them); call it periodically, and again while it returns
+// limit.
 //
 // A revoked family stops counting against its access tokens once it is
 // swept. To keep such tokens reported revoked until they expire, pass a
@@ -30,7 +33,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, limit int) (int, error
 	}
 	now = trunc(now)
 	total := 0
-	for _, q := range []string{s.q.sweepDenylist, s.q.sweepTokens, s.q.sweepFamilies} {
+	for _, q := range []string{s.q.sweepDenylist, s.q.sweepFamilies} {
 		if total >= limit {
 			return total, nil
 		}

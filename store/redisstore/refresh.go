@@ -10,8 +10,9 @@ import (
 )
 
 // CreateFamily starts the family f with its first token, clamping
-// first.ExpiresAt to f.ExpiresAt. Both keys expire one minute after the
-// family does (measured as described in the package documentation). It
+// first.ExpiresAt to f.ExpiresAt. Both keys expire six minutes
+// ([jwt.MaxLeeway] plus one) after the family does, as the package
+// documentation describes. It
 // returns an error wrapping [store.ErrExists] when the family ID or the
 // token ID is already used by the same subject; IDs of different subjects
 // live in different cluster slots and are not compared (they are random,

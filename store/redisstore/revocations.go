@@ -12,9 +12,10 @@ import (
 )
 
 // RevokeToken denylists the access token t by its jti (which must not be
-// empty) until the given time. The key is derived from the SHA-256 of the jti alone (a jti is
-// revoked whatever subject presents it), and expires one minute after until (see the package documentation for
-// how the TTL is measured). Repeating the call never shortens an entry.
+// empty) until the given time. The key is derived from the SHA-256 of the
+// jti alone (a jti is revoked whatever subject presents it), and expires
+// six minutes after until (see the package documentation for how the TTL
+// is measured). Repeating the call never shortens an entry.
 func (s *Store) RevokeToken(ctx context.Context, t store.TokenRef, until time.Time) error {
 	const op = "revoke token"
 	if t.ID == "" {
@@ -54,7 +55,8 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time,
 // t was issued before it. As iat has whole seconds, a token with
 // iat < C < iat+1s is judged by its family: it stands only if t.FamilyID
 // names a family of the subject created at or after C. A family that does
-// not exist does not by itself revoke a token.
+// not exist does not by itself revoke a token. The lookups gather the
+// facts and [store.TokenRevoked] decides.
 //
 // It sends one pipeline (one round trip; on Redis Cluster the denylist
 // entry and the subject's keys may live on two nodes, queried in
@@ -84,13 +86,9 @@ func (s *Store) IsRevoked(ctx context.Context, t store.TokenRef) (bool, error) {
 		return false, translate(ctx, op, err)
 	}
 	if n > 0 {
-		return true, nil
+		return true, nil // denylisted: revoked whatever else is stored
 	}
-	var (
-		famRevoked *bool
-		famCreated *time.Time
-		cutoff     *time.Time
-	)
+	var facts store.RevocationFacts
 	if fam != nil {
 		vals, err := fam.Result()
 		if err != nil {
@@ -104,8 +102,7 @@ func (s *Store) IsRevoked(ctx context.Context, t store.TokenRef) (bool, error) {
 			if err != nil {
 				return false, fmt.Errorf("redisstore: %s: %w: bad family record: %w", op, store.ErrUnavailable, err)
 			}
-			revoked := vals[0] == "1"
-			famRevoked, famCreated = &revoked, &c
+			facts.FamilyFound, facts.FamilyRevoked, facts.FamilyCreatedAt = true, vals[0] == "1", c
 		}
 	}
 	switch v, err := cut.Result(); {
@@ -114,35 +111,11 @@ func (s *Store) IsRevoked(ctx context.Context, t store.TokenRef) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("redisstore: %s: %w: bad cut-off record: %w", op, store.ErrUnavailable, err)
 		}
-		cutoff = &c
+		facts.HasCutoff, facts.Cutoff = true, c
 	case errors.Is(err, redis.Nil):
 		// The server answered: this subject has no cut-off.
 	default:
 		return false, translate(ctx, op, err)
 	}
-	return decide(t.IssuedAt, famRevoked, famCreated, cutoff), nil
-}
-
-// decide applies the family and cut-off rules of IsRevoked. famRevoked and
-// famCreated are nil when the token names no existing family of its
-// subject; cutoff is nil when the subject has none.
-func decide(iat time.Time, famRevoked *bool, famCreated, cutoff *time.Time) bool {
-	if famRevoked != nil && *famRevoked {
-		return true
-	}
-	if cutoff == nil {
-		return false
-	}
-	c := *cutoff
-	if famCreated != nil && famCreated.Before(c) {
-		return true
-	}
-	switch {
-	case !iat.Add(time.Second).After(c): // iat+1s <= C
-		return true
-	case !iat.Before(c): // iat >= C
-		return false
-	default: // iat < C < iat+1s: only a family created at or after C vouches
-		return famCreated == nil || famCreated.Before(c)
-	}
+	return store.TokenRevoked(t, facts), nil
 }

@@ -21,16 +21,19 @@
 //   - Users: lookups by username and ID, ErrNotFound, ErrExists for a taken
 //     ID or username, injection-style usernames (S-07), SetPasswordHash,
 //     returned users are copies.
-//   - Refresh: CreateFamily, rotation, reuse, grace window
-//     edges, revoked families, absolute lifetime, key
-//     injection (S-03), unknown tokens and mismatches fail closed.
-//   - Revocations: subject cut-offs and rotation, the same-second
-//     iat rule, the denylist.
+//   - Refresh: CreateFamily, rotation and its exact repeat, reuse
+//     grace window edges, revoked families,
+//     absolute lifetime, key injection (S-03), unknown tokens and
+//     mismatches fail closed.
+//   - Revocations: subject cut-offs and rotation, including families
+//     stored after the cut-off but dated before it, the
+//     same-second iat rule, the denylist.
 //   - Concurrency: one winner among many concurrent refreshes, with and
 //     without grace window; reuse against rotation, revoke-all
 //     against rotation, logout against refresh (SECURITY.md §3).
-//   - Sweep: expired state goes, reuse-detection state stays, limits, and a
-//     sweeper running under load.
+//   - Sweep: expired state goes, reuse-detection state stays, limits and
+//     counts (a family counts once, with its tokens), and a sweeper
+//     running under load.
 //   - Durability: state survives Reopen; two clients share it.
 //   - Cancellation: cancelled contexts and deadlines.
 //

@@ -80,6 +80,52 @@ func (st *suite) testRefresh(t *testing.T) {
 		fx.mustRotate(rt2, fx.at(3*time.Second))
 	})
 
+	t.Run("R01_RepeatedRotationReturnsSameSuccessor", func(t *testing.T) {
+		// A caller resending a rotation whose reply was lost (same
+		// presented token, same successor) gets the same successor again,
+		// not ErrReused, and the family stays live.
+		fx := st.open(t, capRefresh)
+		_, rt1 := fx.defaultFamily()
+		now := fx.at(time.Second)
+		r := rotation(rt1, now, 0)
+		first, err := fx.s.Refresh.Rotate(fx.ctx(), r)
+		if err != nil {
+			t.Fatalf("Rotate: %v", err)
+		}
+		fx.checkSuccessor(first, r)
+		for i := range 2 {
+			again, err := fx.s.Refresh.Rotate(fx.ctx(), r)
+			if err != nil {
+				t.Fatalf("repeat %d of a successful Rotate: %v, want the same successor", i+1, err)
+			}
+			fx.wantSameToken(again, first)
+		}
+		fx.wantRevoked(accessRef(first, now), false)
+		rt3 := fx.mustRotate(first, fx.at(2*time.Second))
+		// Once the successor has rotated, the repeat is reuse.
+		if _, err := fx.s.Refresh.Rotate(fx.ctx(), r); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("repeat after the successor rotated: %v, want ErrReused", err)
+		}
+		fx.wantRotateErr(rt3, fx.at(3*time.Second), 0, store.ErrRevoked)
+	})
+
+	t.Run("R01_RepeatedRotationWithOtherSuccessorIsReuse", func(t *testing.T) {
+		// Only the exact repeat is idempotent: the same token presented
+		// with another successor is a second use.
+		fx := st.open(t, capRefresh)
+		_, rt1 := fx.defaultFamily()
+		r := rotation(rt1, fx.at(time.Second), 0)
+		rt2, err := fx.s.Refresh.Rotate(fx.ctx(), r)
+		if err != nil {
+			t.Fatalf("Rotate: %v", err)
+		}
+		r.Next.ID = newTokenID()
+		if _, err := fx.s.Refresh.Rotate(fx.ctx(), r); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("Rotate of a consumed token with another successor: %v, want ErrReused", err)
+		}
+		fx.wantRotateErr(rt2, fx.at(2*time.Second), 0, store.ErrRevoked)
+	})
+
 	t.Run("R02_ReuseAfterRotationRevokesFamily", func(t *testing.T) {
 		fx := st.open(t, capRefresh)
 		_, rt1 := fx.defaultFamily()
@@ -152,6 +198,30 @@ func (st *suite) testRefresh(t *testing.T) {
 		fx.wantRotateErr(rt2b, t1.Add(3*time.Second), grace, store.ErrReused)
 		fx.wantRotateErr(rt2c, t1.Add(4*time.Second), grace, store.ErrRevoked)
 		fx.wantRotateErr(rt2, t1.Add(5*time.Second), grace, store.ErrReused, store.ErrRevoked)
+	})
+
+	t.Run("R04_RepeatedGraceRetryReturnsSameSuccessor", func(t *testing.T) {
+		// A grace retry is a successful rotation too: repeating it exactly
+		// returns its successor again instead of replacing it.
+		fx := st.open(t, capRefresh)
+		const grace = time.Minute
+		_, rt1 := fx.defaultFamily()
+		t1 := fx.at(time.Second)
+		fx.mustRotateGrace(rt1, t1, grace)
+		r := rotation(rt1, t1.Add(time.Second), grace)
+		rt2b, err := fx.s.Refresh.Rotate(fx.ctx(), r)
+		if err != nil {
+			t.Fatalf("grace retry: %v", err)
+		}
+		again, err := fx.s.Refresh.Rotate(fx.ctx(), r)
+		if err != nil {
+			t.Fatalf("repeat of the grace retry: %v, want the same successor", err)
+		}
+		fx.wantSameToken(again, rt2b)
+		// rt2b is still the live token.
+		rt3 := fx.mustRotateGrace(rt2b, t1.Add(2*time.Second), grace)
+		fx.wantRotateErr(rt1, t1.Add(3*time.Second), grace, store.ErrReused)
+		fx.wantRotateErr(rt3, t1.Add(4*time.Second), grace, store.ErrRevoked)
 	})
 
 	t.Run("R04_GraceWindowDoesNotExtend", func(t *testing.T) {

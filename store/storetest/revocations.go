@@ -46,6 +46,34 @@ func (st *suite) testRevocations(t *testing.T) {
 		fx.wantRevoked(accessRef(late, fx.at(2*time.Second)), true)
 	})
 
+	t.Run("R07_LateFamilyDatedBeforeCutoffRevokedAtOnce", func(t *testing.T) {
+		// A family stored after RevokeSubject but dated before the cut-off
+		// is revoked from the start: before any rotation touches it, its
+		// access tokens are revoked whatever their iat, and it stays
+		// revoked once the cut-off itself is swept.
+		fx := st.open(t, capRefresh, capRevocations)
+		sub := newID("sub")
+		fx.revokeSubject(sub, fx.base, time.Minute)
+		_, late := fx.newFamily(sub, fx.at(-time.Second), fx.at(defaultFamilyLife))
+		afterCut := fx.at(2 * time.Second).Truncate(time.Second)
+		fx.wantRevoked(accessRef(late, afterCut), true)
+		// The cut-off alone does not revoke a token issued after it: the
+		// family is what revokes the one above.
+		fx.wantRevoked(store.TokenRef{ID: newID("jti"), Subject: sub, IssuedAt: afterCut}, false)
+		now := fx.at(time.Second)
+		if fx.s.Sweeper != nil {
+			now = fx.at(10 * time.Minute)
+			if _, err := fx.s.Sweeper.Sweep(fx.ctx(), now, 0); err != nil {
+				t.Fatalf("Sweep: %v", err)
+			}
+			// The cut-off is gone: an old token without family passes.
+			fx.wantRevoked(store.TokenRef{ID: newID("jti"), Subject: sub, IssuedAt: fx.at(-time.Minute).Truncate(time.Second)}, false)
+		}
+		fx.wantRevoked(accessRef(late, now.Truncate(time.Second)), true)
+		fx.wantRotateErr(late, now, 0, store.ErrRevoked)
+		fx.wantRevoked(accessRef(late, now.Truncate(time.Second)), true)
+	})
+
 	t.Run("R07_CutoffOnlyMovesForward", func(t *testing.T) {
 		fx := st.open(t, capRefresh, capRevocations)
 		sub := newID("sub")

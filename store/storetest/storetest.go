@@ -261,6 +261,16 @@ func (fx *fixture) checkSuccessor(got store.RefreshToken, r store.Rotation) {
 	}
 }
 
+// wantSameToken fails the test unless got is the token want as returned
+// before (times compared with the suite's tolerance).
+func (fx *fixture) wantSameToken(got, want store.RefreshToken) {
+	fx.t.Helper()
+	if got.ID != want.ID || got.FamilyID != want.FamilyID || got.Subject != want.Subject ||
+		!sameTime(got.IssuedAt, want.IssuedAt) || !sameTime(got.ExpiresAt, want.ExpiresAt) {
+		fx.t.Fatalf("Rotate returned %+v, want the successor returned before, %+v", got, want)
+	}
+}
+
 // wantRotateErr presents tok at now and fails unless the error matches one
 // of want.
 func (fx *fixture) wantRotateErr(tok store.RefreshToken, now time.Time, grace time.Duration, want ...error) error {

@@ -76,6 +76,60 @@ func (st *suite) testSweep(t *testing.T) {
 		fx.wantRevoked(accessRef(rt2, fx.at(time.Second)), true)
 	})
 
+	t.Run("R16_SweepCountsFamilyOnce", func(t *testing.T) {
+		// A family is one record, however many tokens it holds: the count
+		// says how many families went, not how many rows.
+		fx := st.open(t, capSweeper, capRefresh)
+		toks := fx.expiredFamilyWithTokens(3)
+		n, err := fx.s.Sweeper.Sweep(fx.ctx(), fx.at(10*time.Minute), 0)
+		if err != nil || n != 1 {
+			t.Fatalf("Sweep = %d, %v; want 1 (one family with %d tokens), nil", n, err, len(toks))
+		}
+		for _, tok := range toks {
+			fx.wantRotateErr(tok, fx.at(time.Minute), 0, store.ErrNotFound)
+		}
+		if n, err := fx.s.Sweeper.Sweep(fx.ctx(), fx.at(10*time.Minute), 0); err != nil || n != 0 {
+			t.Errorf("second Sweep = %d, %v; want 0, nil", n, err)
+		}
+	})
+
+	t.Run("R16_SweepLimitDeletesWholeFamilies", func(t *testing.T) {
+		// The limit counts families too, and a family goes whole: after
+		// Sweep(limit 1) one family is gone with all its tokens and the
+		// other is untouched (its tokens still known, so an expired
+		// family answers ErrExpired, not ErrNotFound).
+		fx := st.open(t, capSweeper, capRefresh)
+		fams := [][]store.RefreshToken{fx.expiredFamilyWithTokens(3), fx.expiredFamilyWithTokens(3)}
+		sweepAt, probeAt := fx.at(10*time.Minute), fx.at(time.Minute)
+		if n, err := fx.s.Sweeper.Sweep(fx.ctx(), sweepAt, 1); err != nil || n != 1 {
+			t.Fatalf("Sweep(limit 1) = %d, %v; want 1, nil", n, err)
+		}
+		gone := 0
+		if _, err := fx.rotate(fams[1][0], probeAt, 0); errors.Is(err, store.ErrNotFound) {
+			gone = 1
+		}
+		for i, toks := range fams {
+			want := store.ErrExpired
+			if i == gone {
+				want = store.ErrNotFound
+			}
+			for _, tok := range toks {
+				fx.wantRotateErr(tok, probeAt, 0, want)
+			}
+		}
+		if n, err := fx.s.Sweeper.Sweep(fx.ctx(), sweepAt, 1); err != nil || n != 1 {
+			t.Fatalf("second Sweep(limit 1) = %d, %v; want 1, nil", n, err)
+		}
+		for _, toks := range fams {
+			for _, tok := range toks {
+				fx.wantRotateErr(tok, probeAt, 0, store.ErrNotFound)
+			}
+		}
+		if n, err := fx.s.Sweeper.Sweep(fx.ctx(), sweepAt, 1); err != nil || n != 0 {
+			t.Errorf("final Sweep = %d, %v; want 0, nil", n, err)
+		}
+	})
+
 	t.Run("R16_SweepLimit", func(t *testing.T) {
 		fx := st.open(t, capSweeper, capRevocations)
 		const entries, limit = 5, 2
@@ -248,6 +302,21 @@ func (fx *fixture) newFamilyShortFirst(subject string, created, expires, firstEx
 		fx.t.Fatalf("CreateFamily: %v", err)
 	}
 	return f, first
+}
+
+// expiredFamilyWithTokens stores a family of a new subject that expires
+// 30 seconds after base, rotates it rotations times, and returns all its
+// tokens, oldest first.
+func (fx *fixture) expiredFamilyWithTokens(rotations int) []store.RefreshToken {
+	fx.t.Helper()
+	created := fx.at(-2 * time.Hour)
+	_, tok := fx.newFamily(newID("sub"), created, fx.at(30*time.Second))
+	toks := []store.RefreshToken{tok}
+	for i := 1; i <= rotations; i++ {
+		tok = fx.mustRotate(tok, created.Add(time.Duration(i)*time.Minute))
+		toks = append(toks, tok)
+	}
+	return toks
 }
 
 // revokeToken calls RevokeToken and fails the test on error.
