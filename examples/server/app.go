@@ -359,12 +359,20 @@ func usersMe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"detail":"Could not validate credentials"}`, http.StatusUnauthorized)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"username":  u.Username,
-		"email":     u.Profile["email"],
-		"full_name": u.Profile["full_name"],
-		"disabled":  u.Disabled,
-	})
+	// A struct, not a map: no per-request map to build and sort. The
+	// fields are in the order the map had (sorted), so the body is the same.
+	body, err := json.Marshal(struct {
+		Disabled bool   `json:"disabled"`
+		Email    string `json:"email"`
+		FullName string `json:"full_name"`
+		Username string `json:"username"`
+	}{u.Disabled, u.Profile["email"], u.Profile["full_name"], u.Username})
+	if err != nil {
+		http.Error(w, `{"detail":"Internal Server Error"}`, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Cache-Control"] = []string{"no-store"}
+	_, _ = w.Write(append(body, '\n'))
 }
