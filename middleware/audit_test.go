@@ -108,9 +108,9 @@ type stubGuard struct {
 	wait time.Duration
 	err  error
 
-	mu                 sync.Mutex
-	checks, fails, oks int
-	lastUser, lastAddr string
+	mu                           sync.Mutex
+	checks, fails, oks, releases int
+	lastUser, lastAddr           string
 }
 
 func (g *stubGuard) Check(_ context.Context, user, addr string) (time.Duration, error) {
@@ -130,6 +130,12 @@ func (g *stubGuard) Failure(context.Context, string, string) {
 func (g *stubGuard) Success(context.Context, string, string) {
 	g.mu.Lock()
 	g.oks++
+	g.mu.Unlock()
+}
+
+func (g *stubGuard) Release(context.Context, string, string) {
+	g.mu.Lock()
+	g.releases++
 	g.mu.Unlock()
 }
 
@@ -158,8 +164,18 @@ func TestTokenEndpoint_E14_Guard(t *testing.T) {
 		h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Guard = g })
 		login(h, johnName, "wrong")
 		mustTokens(t, login(h, johnName, johnPassword))
-		if g.checks != 2 || g.fails != 1 || g.oks != 1 {
-			t.Errorf("guard saw checks=%d fails=%d oks=%d, want 2 1 1", g.checks, g.fails, g.oks)
+		if g.checks != 2 || g.fails != 1 || g.oks != 1 || g.releases != 0 {
+			t.Errorf("guard saw checks=%d fails=%d oks=%d releases=%d, want 2 1 1 0", g.checks, g.fails, g.oks, g.releases)
+		}
+	})
+	t.Run("an attempt without a comparison is released", func(t *testing.T) {
+		g := &stubGuard{}
+		users := &switchUsers{Users: f.store}
+		users.down.Store(true)
+		h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Guard = g; c.Users = users })
+		checkResponse(t, login(h, johnName, johnPassword), 503, "", bodyStoreDown)
+		if g.checks != 1 || g.fails != 0 || g.oks != 0 || g.releases != 1 {
+			t.Errorf("guard saw checks=%d fails=%d oks=%d releases=%d, want 1 0 0 1", g.checks, g.fails, g.oks, g.releases)
 		}
 	})
 	t.Run("guard down", func(t *testing.T) {

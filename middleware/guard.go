@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"context"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,17 +31,28 @@ type ThrottleConfig struct {
 	// (token bucket). Defaults: one every 3 s, burst 20.
 	AddrRate  rate.Limit
 	AddrBurst int
-	// MaxEntries bounds the remembered accounts and addresses; when full,
-	// entries whose lockout has ended are dropped first. Default: 100,000.
+	// AttemptTimeout is how long an attempt that passed Check keeps its
+	// place in the account's budget when neither Failure nor Success
+	// follows: the user store failed, or the request ended before the
+	// password was compared. It should exceed the time a login takes.
+	// Default: 1 min.
+	AttemptTimeout time.Duration
+	// MaxEntries bounds the remembered accounts and addresses (used by
+	// [LoginThrottle] only); when full, entries that no longer matter are
+	// dropped first. Default: 100,000.
 	MaxEntries int
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
 
 // DefaultThrottleConfig returns the policy a zero ThrottleConfig means.
-func DefaultThrottleConfig() ThrottleConfig { return ThrottleConfig{}.withDefaults() }
+func DefaultThrottleConfig() ThrottleConfig { return ThrottleConfig{}.WithDefaults() }
 
-func (c ThrottleConfig) withDefaults() ThrottleConfig {
+// WithDefaults returns c with every zero (or negative) field replaced by
+// its default, as documented on the field. Guards built on this policy,
+// in this package or elsewhere, call it so that they all read a zero field
+// the same way.
+func (c ThrottleConfig) WithDefaults() ThrottleConfig {
 	if c.FreeFailures <= 0 {
 		c.FreeFailures = 5
 	}
@@ -58,6 +71,9 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 	if c.AddrBurst <= 0 {
 		c.AddrBurst = 20
 	}
+	if c.AttemptTimeout <= 0 {
+		c.AttemptTimeout = time.Minute
+	}
 	if c.MaxEntries <= 0 {
 		c.MaxEntries = 100_000
 	}
@@ -70,7 +86,7 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 // LockoutAfter returns the lockout imposed after the given number of
 // consecutive failures under this policy (0 while failures are free).
 func (c ThrottleConfig) LockoutAfter(failures int) time.Duration {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	extra := failures - c.FreeFailures
 	if extra <= 0 {
 		return 0
@@ -85,13 +101,52 @@ func (c ThrottleConfig) LockoutAfter(failures int) time.Duration {
 	return min(d, c.MaxLockout)
 }
 
+// InFlightLimit returns how many attempts on an account with the given
+// number of consecutive failures may be in flight (past Check, outcome
+// not yet recorded) at once. Attempts made one after another pass
+// FreeFailures+1 times before the first lockout and once after each
+// lockout; concurrent attempts get no more, since each may be a failure.
+func (c ThrottleConfig) InFlightLimit(failures int) int {
+	c = c.WithDefaults()
+	return max(c.FreeFailures+1-failures, 1)
+}
+
+// ThrottleAddrKey returns the key under which a client address is rate
+// limited: an IPv4 address (also written as IPv4-mapped IPv6) as itself,
+// an IPv6 address by its /64 prefix, because a subscriber is usually given
+// a whole /64 and could otherwise take a fresh bucket for every attempt.
+// Text that is not an IP address is returned unchanged.
+func ThrottleAddrKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
 // LoginThrottle is an in-memory [LoginGuard]: a lockout per account that
 // grows with consecutive failures and resets on success, and a token
-// bucket (golang.org/x/time/rate) per client address. Unknown usernames
-// are throttled exactly like known ones, so throttling reveals nothing
-// about which accounts exist. State is per process; services with several
-// instances use a shared guard (see store/redisstore). It is safe for
-// concurrent use.
+// bucket (golang.org/x/time/rate) per client address (per /64 for IPv6,
+// see [ThrottleAddrKey]). Unknown usernames are throttled exactly like
+// known ones, so throttling reveals nothing about which accounts exist.
+//
+// Every attempt Check lets through holds a place in the account's budget
+// until its outcome is recorded: Failure turns it into a failure, Success
+// ends it and forgets the failures, Release (or, failing that, the
+// AttemptTimeout) gives it back. So concurrent guesses, all checked before any has been
+// hashed, get no more attempts than guesses made one after another (see
+// [ThrottleConfig.InFlightLimit]).
+//
+// State is per process; services with several instances use a shared
+// guard (see middleware/redisthrottle). It is safe for concurrent use.
 type LoginThrottle struct {
 	cfg      ThrottleConfig
 	mu       sync.Mutex
@@ -103,12 +158,37 @@ type accountState struct {
 	failures    int
 	lockedUntil time.Time
 	lastFailure time.Time
+	// pending holds when each attempt in flight stops counting, in the
+	// order Check let them through.
+	pending []time.Time
+}
+
+// prune drops lapsed attempts and forgotten failures.
+func (a *accountState) prune(now time.Time, forgetAfter time.Duration) {
+	a.pending = slices.DeleteFunc(a.pending, func(end time.Time) bool { return !now.Before(end) })
+	if now.Sub(a.lastFailure) > forgetAfter {
+		a.failures = 0
+	}
+}
+
+// settle ends the oldest attempt in flight, if any: the outcome being
+// recorded belongs to one of them, and which one does not matter.
+func (a *accountState) settle() {
+	if len(a.pending) > 0 {
+		a.pending = slices.Delete(a.pending, 0, 1)
+	}
+}
+
+// idle reports whether the entry holds nothing worth keeping. Call prune
+// first.
+func (a *accountState) idle(now time.Time) bool {
+	return a.failures == 0 && len(a.pending) == 0 && !now.Before(a.lockedUntil)
 }
 
 // NewLoginThrottle returns a LoginThrottle with cfg's policy.
 func NewLoginThrottle(cfg ThrottleConfig) *LoginThrottle {
 	return &LoginThrottle{
-		cfg:      cfg.withDefaults(),
+		cfg:      cfg.WithDefaults(),
 		accounts: make(map[string]*accountState),
 		addrs:    make(map[string]*rate.Limiter),
 	}
@@ -116,26 +196,48 @@ func NewLoginThrottle(cfg ThrottleConfig) *LoginThrottle {
 
 var _ LoginGuard = (*LoginThrottle)(nil)
 
-// Check reports how long the attempt must wait (0: go ahead). Every
-// allowed attempt takes a token from the address's bucket.
+// Check reports how long the attempt must wait (0: go ahead). An allowed
+// attempt takes a token from the address's bucket and holds a place in
+// the account's budget until Failure, Success or Release.
 func (t *LoginThrottle) Check(_ context.Context, username, addr string) (time.Duration, error) {
 	now := t.cfg.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if a := t.accounts[username]; a != nil && now.Before(a.lockedUntil) {
-		return a.lockedUntil.Sub(now), nil
+	if a := t.accounts[username]; a != nil {
+		if now.Before(a.lockedUntil) {
+			return a.lockedUntil.Sub(now), nil
+		}
+		a.prune(now, t.cfg.ForgetAfter)
+		if len(a.pending) >= t.cfg.InFlightLimit(a.failures) {
+			// Retry when the attempts in flight would have locked the
+			// account had they all failed, or when the first one lapses.
+			wait := t.cfg.LockoutAfter(a.failures + len(a.pending))
+			for _, end := range a.pending {
+				wait = min(wait, end.Sub(now))
+			}
+			return wait, nil
+		}
 	}
-	lim := t.addrs[addr]
+	key := ThrottleAddrKey(addr)
+	lim := t.addrs[key]
 	if lim == nil {
 		t.makeRoom(now)
 		lim = rate.NewLimiter(t.cfg.AddrRate, t.cfg.AddrBurst)
-		t.addrs[addr] = lim
+		t.addrs[key] = lim
 	}
 	r := lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return d, nil
 	}
+	// Looked up again: makeRoom may have dropped the entry seen above.
+	a := t.accounts[username]
+	if a == nil {
+		t.makeRoom(now)
+		a = &accountState{}
+		t.accounts[username] = a
+	}
+	a.pending = append(a.pending, now.Add(t.cfg.AttemptTimeout))
 	return 0, nil
 }
 
@@ -150,9 +252,8 @@ func (t *LoginThrottle) Failure(_ context.Context, username, _ string) {
 		a = &accountState{}
 		t.accounts[username] = a
 	}
-	if now.Sub(a.lastFailure) > t.cfg.ForgetAfter {
-		a.failures = 0
-	}
+	a.prune(now, t.cfg.ForgetAfter)
+	a.settle()
 	a.failures++
 	a.lastFailure = now
 	if d := t.cfg.LockoutAfter(a.failures); d > 0 {
@@ -160,22 +261,59 @@ func (t *LoginThrottle) Failure(_ context.Context, username, _ string) {
 	}
 }
 
-// Success forgets username's failures.
+// Success forgets username's failures. Other attempts still in flight keep
+// their places: they may yet fail.
 func (t *LoginThrottle) Success(_ context.Context, username, _ string) {
+	now := t.cfg.Now()
 	t.mu.Lock()
-	delete(t.accounts, username)
-	t.mu.Unlock()
-}
-
-// makeRoom keeps the maps within MaxEntries: first it drops entries that no
-// longer matter (lockout over and failures forgotten; full buckets), then,
-// if still full, arbitrary ones. Called with t.mu held.
-func (t *LoginThrottle) makeRoom(now time.Time) {
-	if len(t.accounts)+len(t.addrs) < t.cfg.MaxEntries {
+	defer t.mu.Unlock()
+	a := t.accounts[username]
+	if a == nil {
 		return
 	}
+	a.prune(now, t.cfg.ForgetAfter)
+	a.settle()
+	*a = accountState{pending: a.pending}
+	if a.idle(now) {
+		delete(t.accounts, username)
+	}
+}
+
+// Release gives back the place an attempt took in Check, for an attempt
+// that ended before the password was compared (the user store failed, the
+// request was cancelled, no hashing slot was free). It records neither a
+// failure nor a success. Without it the place lapses after AttemptTimeout.
+func (t *LoginThrottle) Release(_ context.Context, username, _ string) {
+	now := t.cfg.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := t.accounts[username]
+	if a == nil {
+		return
+	}
+	a.prune(now, t.cfg.ForgetAfter)
+	a.settle()
+	if a.idle(now) {
+		delete(t.accounts, username)
+	}
+}
+
+// makeRoom keeps the maps within MaxEntries. When they are full it frees
+// an eighth of the capacity at once, so that its scans of the maps cost
+// O(1) per insertion when amortised, even under a flood of new keys. It
+// drops, in this order and only as far as needed: entries that no longer
+// matter (full buckets; accounts without failures, lockout or attempts in
+// flight), address buckets, accounts with attempts in flight only (what a
+// spray of usernames leaves), unlocked accounts, any account. Called with
+// t.mu held.
+func (t *LoginThrottle) makeRoom(now time.Time) {
+	if t.size() < t.cfg.MaxEntries {
+		return
+	}
+	target := t.cfg.MaxEntries - max(t.cfg.MaxEntries/8, 1)
 	for k, a := range t.accounts {
-		if !now.Before(a.lockedUntil) && now.Sub(a.lastFailure) > t.cfg.ForgetAfter {
+		a.prune(now, t.cfg.ForgetAfter)
+		if a.idle(now) {
 			delete(t.accounts, k)
 		}
 	}
@@ -184,18 +322,29 @@ func (t *LoginThrottle) makeRoom(now time.Time) {
 			delete(t.addrs, k)
 		}
 	}
-	for len(t.accounts)+len(t.addrs) >= t.cfg.MaxEntries {
-		// Still full: an attacker is spraying. Drop address buckets before
-		// account lockouts, which protect users.
-		for k := range t.addrs {
-			delete(t.addrs, k)
-			break
+	// Still full: someone is spraying. Losing an address bucket hands an
+	// address a fresh burst; losing an account's failures hands the
+	// account's guesser a fresh budget, so accounts go last.
+	for k := range t.addrs {
+		if t.size() <= target {
+			return
 		}
-		if len(t.addrs) == 0 {
-			for k := range t.accounts {
+		delete(t.addrs, k)
+	}
+	for _, drop := range []func(*accountState) bool{
+		func(a *accountState) bool { return a.failures == 0 && !now.Before(a.lockedUntil) },
+		func(a *accountState) bool { return !now.Before(a.lockedUntil) },
+		func(*accountState) bool { return true },
+	} {
+		for k, a := range t.accounts {
+			if t.size() <= target {
+				return
+			}
+			if drop(a) {
 				delete(t.accounts, k)
-				break
 			}
 		}
 	}
 }
+
+func (t *LoginThrottle) size() int { return len(t.accounts) + len(t.addrs) }

@@ -97,12 +97,16 @@ type TokenHandlerConfig struct {
 }
 
 // LoginGuard throttles password logins. Check runs before any password
-// work; a positive retryAfter refuses the attempt with 429. Failure and
-// Success record the outcome.
+// work; a positive retryAfter refuses the attempt with 429. Every attempt
+// Check lets through ends in exactly one of Failure and Success (the
+// password was compared) or Release (it was not: the user store failed,
+// no hashing slot was free, the request was cancelled), so that a guard
+// can count attempts still in flight against the budget.
 type LoginGuard interface {
 	Check(ctx context.Context, username, clientAddr string) (retryAfter time.Duration, err error)
 	Failure(ctx context.Context, username, clientAddr string)
 	Success(ctx context.Context, username, clientAddr string)
+	Release(ctx context.Context, username, clientAddr string)
 }
 
 // TokenHandler is the OAuth 2.0 token endpoint (RFC 6749) for the
@@ -399,10 +403,12 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: user lookup failed", slog.String("error", err.Error()))
+		h.releaseAttempt(ctx, username, addr)
 		return nil, errUnavailable
 	}
 
 	if !h.acquireHashSlot(ctx) {
+		h.releaseAttempt(ctx, username, addr)
 		return nil, errBusy
 	}
 	var cmpErr error
@@ -463,6 +469,14 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
 	}
 	return resp, oerr
+}
+
+// releaseAttempt ends an attempt the guard let through without an
+// outcome: the password was never compared.
+func (h *TokenHandler) releaseAttempt(ctx context.Context, username, addr string) {
+	if h.cfg.Guard != nil {
+		h.cfg.Guard.Release(ctx, username, addr)
+	}
 }
 
 // noteCompare adds one comparison at the configured parameters to the

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,6 +145,141 @@ func TestNew_RejectsBadPrefix(t *testing.T) {
 	for _, p := range []string{"a b", "x{y}", "a\r\nb", "*"} {
 		if _, err := New(client, Config{Prefix: p}); err == nil {
 			t.Errorf("prefix %q accepted", p)
+		}
+	}
+}
+
+// checkAll runs n concurrent Checks for one account, alternating between
+// the throttles (instances), each from its own address, and returns how
+// many were let through.
+func checkAll(t *testing.T, ths []*Throttle, n int, username string) int {
+	t.Helper()
+	var (
+		wg      sync.WaitGroup
+		allowed atomic.Int32
+		failed  atomic.Int32
+	)
+	for i := range n {
+		wg.Go(func() {
+			d, err := ths[i%len(ths)].Check(context.Background(), username, fmt.Sprintf("198.51.100.%d", i))
+			switch {
+			case err != nil || d < 0:
+				failed.Add(1)
+			case d == 0:
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d Checks failed or returned a negative wait", failed.Load())
+	}
+	return int(allowed.Load())
+}
+
+func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
+	clk := &clock{t: time.Now().Truncate(time.Millisecond)}
+	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 3, AddrRate: rate.Inf}
+	a, client := newThrottle(t, policy)
+	b, err := New(client, Config{Prefix: a.prefix, Policy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	budget := policy.InFlightLimit(0)
+	// No outcome is recorded while the Checks run, as when every request
+	// is still hashing: across both instances only the budget may pass.
+	if got := checkAll(t, []*Throttle{a, b}, 40, "bob"); got != budget {
+		t.Fatalf("%d of 40 concurrent attempts on two instances passed Check, budget %d", got, budget)
+	}
+	for i := range budget {
+		[]*Throttle{a, b}[i%2].Failure(ctx, "bob", "198.51.100.1")
+	}
+	if d, err := a.Check(ctx, "bob", "198.51.100.1"); err != nil || d != time.Second {
+		t.Fatalf("after %d failures: wait %v err %v, want the 1s first lockout", budget, d, err)
+	}
+	clk.Advance(time.Second)
+	if got := checkAll(t, []*Throttle{a, b}, 20, "bob"); got != 1 {
+		t.Fatalf("%d of 20 concurrent attempts passed Check after a lockout, want 1", got)
+	}
+}
+
+func TestThrottle_E14_SuccessReleaseAndLapse(t *testing.T) {
+	clk := &clock{t: time.Now().Truncate(time.Millisecond)}
+	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 1, AddrRate: rate.Inf, AttemptTimeout: 500 * time.Millisecond}
+	th, client := newThrottle(t, policy)
+	ctx := t.Context()
+	acct := th.key("acct", "bob")
+	mustCheck := func(allowed bool, step string) time.Duration {
+		t.Helper()
+		d, err := th.Check(ctx, "bob", "10.0.0.1")
+		if err != nil || (d == 0) != allowed {
+			t.Fatalf("%s: wait %v err %v, allowed want %v", step, d, err, allowed)
+		}
+		return d
+	}
+	mustCheck(true, "first attempt")
+	mustCheck(true, "second attempt")
+	if d := mustCheck(false, "third attempt in flight"); d != 500*time.Millisecond {
+		t.Fatalf("third attempt: wait %v, want 500ms (until the first lapses)", d)
+	}
+	// An abandoned attempt's place expires in Redis too.
+	if ttl, err := client.PTTL(ctx, acct).Result(); err != nil || ttl <= 0 || ttl > policy.AttemptTimeout {
+		t.Fatalf("account key TTL %v err %v, want (0, %v]", ttl, err, policy.AttemptTimeout)
+	}
+	th.Release(ctx, "bob", "10.0.0.1")
+	mustCheck(true, "attempt after a release")
+	th.Success(ctx, "bob", "10.0.0.1")
+	mustCheck(true, "attempt after a success")
+	mustCheck(false, "attempt with two in flight")
+	// Nothing reports: the places lapse and count as no failure.
+	clk.Advance(policy.AttemptTimeout)
+	mustCheck(true, "first attempt after the lapse")
+	mustCheck(true, "second attempt after the lapse")
+	th.Failure(ctx, "bob", "10.0.0.1")
+	th.Failure(ctx, "bob", "10.0.0.1")
+	if d := mustCheck(false, "after two failures"); d != time.Second {
+		t.Fatalf("after two failures: wait %v, want 1s (lapsed attempts counted?)", d)
+	}
+	clk.Advance(time.Second)
+	mustCheck(true, "after the lockout")
+	th.Success(ctx, "bob", "10.0.0.1")
+	if n, err := client.Exists(ctx, acct).Result(); err != nil || n != 0 {
+		t.Fatalf("account key after a success with nothing in flight: exists=%d err %v", n, err)
+	}
+}
+
+func TestThrottle_AddressRefusalReleasesAccountPlace(t *testing.T) {
+	th, _ := newThrottle(t, middleware.ThrottleConfig{FreeFailures: 1, AddrRate: rate.Every(time.Minute), AddrBurst: 1})
+	ctx := t.Context()
+	if d, err := th.Check(ctx, "bob", "198.51.100.1"); err != nil || d != 0 {
+		t.Fatalf("first attempt: %v %v", d, err)
+	}
+	if d, err := th.Check(ctx, "bob", "198.51.100.1"); err != nil || d <= 0 {
+		t.Fatalf("second attempt from the drained address: wait %v err %v, want > 0", d, err)
+	}
+	// The refused attempt holds no place: bob's second one is still free.
+	if d, err := th.Check(ctx, "bob", "198.51.100.2"); err != nil || d != 0 {
+		t.Fatalf("attempt from another address: wait %v err %v, want 0", d, err)
+	}
+}
+
+func TestThrottle_E14_IPv6AddressBudgetPer64(t *testing.T) {
+	th, _ := newThrottle(t, middleware.ThrottleConfig{AddrRate: rate.Every(time.Minute), AddrBurst: 1})
+	ctx := t.Context()
+	for i, s := range []struct {
+		addr      string
+		throttled bool
+	}{
+		{"2001:db8:1:2::1", false},
+		{"2001:db8:1:2::2", true},
+		{"2001:db8:1:3::1", false},
+		{"192.0.2.1", false},
+		{"::ffff:192.0.2.1", true},
+	} {
+		d, err := th.Check(ctx, fmt.Sprint("user", i), s.addr)
+		if err != nil || (d > 0) != s.throttled {
+			t.Errorf("%s: wait %v err %v, throttled want %v", s.addr, d, err, s.throttled)
 		}
 	}
 }

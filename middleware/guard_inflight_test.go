@@ -1,0 +1,141 @@
+package middleware_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/jwtkit/jwtkit/middleware"
+	"github.com/jwtkit/jwtkit/store"
+)
+
+// gatedUsers holds every user lookup until open is closed, as a slow
+// store (or slow hashing) would, and counts the lookups: each login that
+// reaches one goes on to a password comparison.
+type gatedUsers struct {
+	store.Users
+	open    chan struct{}
+	entered atomic.Int32
+}
+
+func (g *gatedUsers) UserByUsername(ctx context.Context, name string) (store.User, error) {
+	g.entered.Add(1)
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return store.User{}, ctx.Err()
+	}
+	return g.Users.UserByUsername(ctx, name)
+}
+
+// switchUsers is a store.Users that can be taken down and brought back.
+type switchUsers struct {
+	store.Users
+	down atomic.Bool
+}
+
+func (s *switchUsers) UserByUsername(ctx context.Context, name string) (store.User, error) {
+	if s.down.Load() {
+		return store.User{}, store.ErrUnavailable
+	}
+	return s.Users.UserByUsername(ctx, name)
+}
+
+type guardClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *guardClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *guardClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestTokenEndpoint_E14_ConcurrentGuessesShareBudget fires concurrent
+// wrong-password logins for one account while none of them has finished:
+// only the account's budget (FreeFailures+1) may go on to hashing, the
+// rest are refused with 429.
+func TestTokenEndpoint_E14_ConcurrentGuessesShareBudget(t *testing.T) {
+	f := newFixture(t)
+	policy := middleware.ThrottleConfig{FreeFailures: 3, AddrRate: rate.Inf}
+	budget := policy.InFlightLimit(0)
+	users := &gatedUsers{Users: f.store, open: make(chan struct{})}
+	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {
+		c.Guard = middleware.NewLoginThrottle(policy)
+		c.Users = users
+		c.StoreTimeout = time.Minute
+	})
+	const n = 40
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		refused  atomic.Int32
+	)
+	for range n {
+		wg.Go(func() {
+			code := login(h, johnName, "wrong").Code
+			if code == http.StatusTooManyRequests {
+				refused.Add(1)
+			}
+			mu.Lock()
+			statuses[code]++
+			mu.Unlock()
+		})
+	}
+	// Every request is now either refused or held in the lookup.
+	for int(refused.Load()+users.entered.Load()) < n {
+		time.Sleep(time.Millisecond)
+	}
+	close(users.open)
+	wg.Wait()
+	if got := int(users.entered.Load()); got != budget {
+		t.Fatalf("%d of %d concurrent guesses reached the user lookup and hashing, budget %d (statuses %v)", got, n, budget, statuses)
+	}
+	if statuses[http.StatusUnauthorized] != budget || statuses[http.StatusTooManyRequests] != n-budget {
+		t.Fatalf("statuses %v, want %d × 401 and %d × 429", statuses, budget, n-budget)
+	}
+}
+
+// TestTokenEndpoint_E14_StoreOutageIsNoFailure: logins that fail because
+// the user store is down give their places back at once (Release), and are
+// never counted as failures.
+func TestTokenEndpoint_E14_StoreOutageIsNoFailure(t *testing.T) {
+	f := newFixture(t)
+	clk := &guardClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
+	users := &switchUsers{Users: f.store}
+	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {
+		c.Guard = middleware.NewLoginThrottle(policy)
+		c.Users = users
+	})
+	users.down.Store(true)
+	for i := range 3 * policy.InFlightLimit(0) {
+		if code := login(h, johnName, johnPassword).Code; code != http.StatusServiceUnavailable {
+			t.Fatalf("login %d with the store down: %d, want 503", i+1, code)
+		}
+	}
+	users.down.Store(false)
+	// The full budget is there: the outage cost no failures.
+	for i := range policy.InFlightLimit(0) {
+		if code := login(h, johnName, "wrong").Code; code != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d after the outage: %d, want 401", i+1, code)
+		}
+	}
+	if code := login(h, johnName, johnPassword).Code; code != http.StatusTooManyRequests {
+		t.Fatalf("login after the free failures: %d, want 429", code)
+	}
+	clk.Advance(time.Second)
+	mustTokens(t, login(h, johnName, johnPassword))
+	// The success reset the failures.
+	if code := login(h, johnName, "wrong").Code; code != http.StatusUnauthorized {
+		t.Fatalf("wrong password after a success: %d, want 401", code)
+	}
+}
