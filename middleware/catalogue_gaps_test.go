@@ -76,18 +76,7 @@ func TestCatalogue_R10_MalleatedCopiesOfRevokedToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwt.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: testIssuer, Audience: []string{testAudience}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ver, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: testIssuer, Audience: testAudience, Leeway: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, iss, ver := tokensOn(t, key)
 	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Issuer, c.Verifier = iss, ver })
 	raw := mustTokens(t, login(h, johnName, johnPassword)).AccessToken
 	seg := strings.Split(raw, ".")

@@ -264,19 +264,7 @@ func (t *LoginThrottle) Failure(_ context.Context, username, _ string) {
 // Success forgets username's failures. Other attempts still in flight keep
 // their places: they may yet fail.
 func (t *LoginThrottle) Success(_ context.Context, username, _ string) {
-	now := t.cfg.Now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a := t.accounts[username]
-	if a == nil {
-		return
-	}
-	a.prune(now, t.cfg.ForgetAfter)
-	a.settle()
-	*a = accountState{pending: a.pending}
-	if a.idle(now) {
-		delete(t.accounts, username)
-	}
+	t.endAttempt(username, true)
 }
 
 // Release gives back the place an attempt took in Check, for an attempt
@@ -284,6 +272,12 @@ func (t *LoginThrottle) Success(_ context.Context, username, _ string) {
 // request was cancelled, no hashing slot was free). It records neither a
 // failure nor a success. Without it the place lapses after AttemptTimeout.
 func (t *LoginThrottle) Release(_ context.Context, username, _ string) {
+	t.endAttempt(username, false)
+}
+
+// endAttempt ends one of username's attempts in flight; reset also
+// forgets the account's failures and lockout.
+func (t *LoginThrottle) endAttempt(username string, reset bool) {
 	now := t.cfg.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -293,6 +287,9 @@ func (t *LoginThrottle) Release(_ context.Context, username, _ string) {
 	}
 	a.prune(now, t.cfg.ForgetAfter)
 	a.settle()
+	if reset {
+		*a = accountState{pending: a.pending}
+	}
 	if a.idle(now) {
 		delete(t.accounts, username)
 	}

@@ -117,18 +117,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwt.NewKeySet(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: testIssuer, Audience: []string{testAudience}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ver, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: testIssuer, Audience: testAudience, Leeway: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, iss, ver := tokensOn(t, key)
 	f := &fixture{keys: keys, issuer: iss, verifier: ver, store: memstore.New(), hasher: &password.Hasher{Cost: 10}}
 	for _, u := range []store.User{
 		{ID: johnID, Username: johnName, PasswordHash: fastHash(t, johnPassword), Scopes: []string{"read", "items"},
@@ -141,6 +130,25 @@ func newFixture(t testing.TB) *fixture {
 		}
 	}
 	return f
+}
+
+// tokensOn returns a key set holding key, and an issuer and a verifier on
+// it with the fixture's issuer, audience and leeway.
+func tokensOn(t testing.TB, key *jwt.Key) (*jwt.KeySet, *jwt.Issuer, *jwt.Verifier) {
+	t.Helper()
+	keys, err := jwt.NewKeySet(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: testIssuer, Audience: []string{testAudience}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: testIssuer, Audience: testAudience, Leeway: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, iss, ver
 }
 
 // access issues an access token.
