@@ -111,6 +111,9 @@ type stubGuard struct {
 	mu                           sync.Mutex
 	checks, fails, oks, releases int
 	lastUser, lastAddr           string
+	// outcomeCtxErr is the context error seen by the last Failure,
+	// Success or Release.
+	outcomeCtxErr error
 }
 
 func (g *stubGuard) Check(_ context.Context, user, addr string) (time.Duration, error) {
@@ -121,21 +124,24 @@ func (g *stubGuard) Check(_ context.Context, user, addr string) (time.Duration, 
 	return g.wait, g.err
 }
 
-func (g *stubGuard) Failure(context.Context, string, string) {
+func (g *stubGuard) Failure(ctx context.Context, _, _ string) {
 	g.mu.Lock()
 	g.fails++
+	g.outcomeCtxErr = ctx.Err()
 	g.mu.Unlock()
 }
 
-func (g *stubGuard) Success(context.Context, string, string) {
+func (g *stubGuard) Success(ctx context.Context, _, _ string) {
 	g.mu.Lock()
 	g.oks++
+	g.outcomeCtxErr = ctx.Err()
 	g.mu.Unlock()
 }
 
-func (g *stubGuard) Release(context.Context, string, string) {
+func (g *stubGuard) Release(ctx context.Context, _, _ string) {
 	g.mu.Lock()
 	g.releases++
+	g.outcomeCtxErr = ctx.Err()
 	g.mu.Unlock()
 }
 

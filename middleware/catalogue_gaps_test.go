@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -269,8 +270,10 @@ func BenchmarkCatalogue_L03_LegacyCostLogin(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	timed("nobody") // builds the dummy hash
-	timed("legacy") // learns the cost of a current comparison
+	// One of each before the clock starts: the handler learns the
+	// dummy comparison's cost from unknown users.
+	timed("nobody")
+	timed("legacy")
 	var legacyD, unknownD time.Duration
 	for b.Loop() {
 		legacyD += timed("legacy")
@@ -323,4 +326,49 @@ func TestCatalogue_L03_LegacyCostFailureWaits(t *testing.T) {
 			t.Errorf("%s: wait %v, want the remainder of a cost-%d comparison", tc.name, waits[0], f.hasher.Cost)
 		}
 	}
+}
+
+// TestTokenEndpoint_E14_HangUpStillCounts: a client that hangs up as soon
+// as its guess fails (for a legacy-cost user, while the answer is held
+// back) still has the failure counted: the guard hears of it before the
+// wait, on a context the hang-up does not cancel.
+func TestTokenEndpoint_E14_HangUpStillCounts(t *testing.T) {
+	f := newFixture(t)
+	g := &stubGuard{}
+	ctx, cancel := context.WithCancel(context.Background())
+	// The client hangs up once its user has been looked up, while the
+	// password is being compared.
+	users := hangUpUsers{Users: f.store, hangUp: cancel}
+	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Guard, c.Users = g, users })
+	failsAtPause := -1
+	middleware.SetPause(h, func(context.Context, time.Duration) {
+		g.mu.Lock()
+		failsAtPause = g.fails
+		g.mu.Unlock()
+	})
+	body := url.Values{"username": {johnName}, "password": {"wrong-password"}}.Encode()
+	r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body)).WithContext(ctx)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+
+	if ctx.Err() == nil {
+		t.Fatal("the request was not cancelled")
+	}
+	if g.fails != 1 || g.outcomeCtxErr != nil {
+		t.Fatalf("guard saw %d failures, context error %v; want 1 on a live context", g.fails, g.outcomeCtxErr)
+	}
+	if failsAtPause != 1 {
+		t.Fatalf("failures recorded when the wait began: %d, want 1 (the failure before the wait)", failsAtPause)
+	}
+}
+
+// hangUpUsers calls hangUp after each lookup by username.
+type hangUpUsers struct {
+	store.Users
+	hangUp func()
+}
+
+func (u hangUpUsers) UserByUsername(ctx context.Context, name string) (store.User, error) {
+	defer u.hangUp()
+	return u.Users.UserByUsername(ctx, name)
 }

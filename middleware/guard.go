@@ -32,10 +32,12 @@ type ThrottleConfig struct {
 	AddrRate  rate.Limit
 	AddrBurst int
 	// AttemptTimeout is how long an attempt that passed Check keeps its
-	// place in the account's budget when neither Failure nor Success
-	// follows: the user store failed, or the request ended before the
-	// password was compared. It should exceed the time a login takes.
-	// Default: 1 min.
+	// place in the account's budget when no Failure, Success or Release
+	// follows (the process died mid-login, or the guard could not be
+	// reached). It must exceed the longest a login can take (the token
+	// handler's StoreTimeout plus HashQueueWait plus two comparisons):
+	// an outcome that arrives after its own place lapsed ends another
+	// attempt's. Default: 1 min.
 	AttemptTimeout time.Duration
 	// MaxEntries bounds the remembered accounts and addresses (used by
 	// [LoginThrottle] only); when full, entries that no longer matter are
@@ -220,8 +222,13 @@ func (t *LoginThrottle) Check(_ context.Context, username, addr string) (time.Du
 	}
 	key := ThrottleAddrKey(addr)
 	lim := t.addrs[key]
+	if need := countTrue(lim == nil, t.accounts[username] == nil); need > 0 {
+		// Room for both new entries at once: a second eviction could
+		// drop the bucket this attempt is about to be charged to.
+		t.makeRoom(now, need)
+		lim = t.addrs[key]
+	}
 	if lim == nil {
-		t.makeRoom(now)
 		lim = rate.NewLimiter(t.cfg.AddrRate, t.cfg.AddrBurst)
 		t.addrs[key] = lim
 	}
@@ -233,7 +240,6 @@ func (t *LoginThrottle) Check(_ context.Context, username, addr string) (time.Du
 	// Looked up again: makeRoom may have dropped the entry seen above.
 	a := t.accounts[username]
 	if a == nil {
-		t.makeRoom(now)
 		a = &accountState{}
 		t.accounts[username] = a
 	}
@@ -248,7 +254,7 @@ func (t *LoginThrottle) Failure(_ context.Context, username, _ string) {
 	defer t.mu.Unlock()
 	a := t.accounts[username]
 	if a == nil {
-		t.makeRoom(now)
+		t.makeRoom(now, 1)
 		a = &accountState{}
 		t.accounts[username] = a
 	}
@@ -295,19 +301,20 @@ func (t *LoginThrottle) endAttempt(username string, reset bool) {
 	}
 }
 
-// makeRoom keeps the maps within MaxEntries. When they are full it frees
-// an eighth of the capacity at once, so that its scans of the maps cost
+// makeRoom keeps the maps within MaxEntries with need entries about to be
+// added. When they would overflow it frees an eighth of the capacity at
+// once, so that its scans of the maps cost
 // O(1) per insertion when amortised, even under a flood of new keys. It
 // drops, in this order and only as far as needed: entries that no longer
 // matter (full buckets; accounts without failures, lockout or attempts in
 // flight), address buckets, accounts with attempts in flight only (what a
 // spray of usernames leaves), unlocked accounts, any account. Called with
 // t.mu held.
-func (t *LoginThrottle) makeRoom(now time.Time) {
-	if t.size() < t.cfg.MaxEntries {
+func (t *LoginThrottle) makeRoom(now time.Time, need int) {
+	if t.size()+need <= t.cfg.MaxEntries {
 		return
 	}
-	target := t.cfg.MaxEntries - max(t.cfg.MaxEntries/8, 1)
+	target := t.cfg.MaxEntries - max(t.cfg.MaxEntries/8, need)
 	for k, a := range t.accounts {
 		a.prune(now, t.cfg.ForgetAfter)
 		if a.idle(now) {
@@ -345,3 +352,14 @@ func (t *LoginThrottle) makeRoom(now time.Time) {
 }
 
 func (t *LoginThrottle) size() int { return len(t.accounts) + len(t.addrs) }
+
+// countTrue counts its true arguments.
+func countTrue(missing ...bool) int {
+	n := 0
+	for _, m := range missing {
+		if m {
+			n++
+		}
+	}
+	return n
+}

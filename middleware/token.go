@@ -120,11 +120,11 @@ type LoginGuard interface {
 type TokenHandler struct {
 	cfg       TokenHandlerConfig
 	hashSlots chan struct{}
-	// compareNanos is a running average of how long a comparison at the
-	// configured parameters takes (the dummy comparison included): the
-	// floor for a failed login against an outdated, cheaper hash.
+	// compareNanos is a running average of how long the dummy comparison
+	// (the configured parameters) takes: the floor for a failed login
+	// against an outdated, cheaper hash. Only dummy comparisons are
+	// sampled, so no stored hash, however strong, can move it.
 	compareNanos atomic.Int64
-	compareSeen  atomic.Bool // the first comparison also builds the dummy hash: not a sample
 	// pause waits for d or until ctx ends; tests replace it.
 	pause func(ctx context.Context, d time.Duration)
 }
@@ -309,9 +309,10 @@ func safeParamName(k string) string {
 // ServeHTTP is the token endpoint: grant_type=password (or absent) and
 // grant_type=refresh_token.
 //
-// A refresh grants the scopes of the presented refresh token (or the
-// narrower scope the request names) that the user still holds: scopes
-// taken from an account after login end at its next refresh.
+// A refresh grants the scopes of the presented refresh token that the
+// user still holds: scopes taken from an account after login end at its
+// next refresh. A request that names scopes gets exactly those, or
+// invalid_scope if one is beyond the refresh token's or no longer held.
 func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	form, oerr := h.readForm(w, r, false)
 	if oerr != nil {
@@ -418,25 +419,32 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	} else {
 		h.cfg.Passwords.CompareDummy(pw)
 	}
+	failed := !found || cmpErr != nil || user.Disabled
+	outdated := found && h.cfg.Passwords.NeedsRehash(user.PasswordHash)
+	if !found {
+		h.noteCompare(time.Since(start))
+	} else if failed && outdated && h.compareNanos.Load() == 0 {
+		// Nothing to pad to yet: learn the dummy comparison's cost now,
+		// while this request holds a hash slot.
+		dstart := time.Now()
+		h.cfg.Passwords.CompareDummy(pw)
+		h.noteCompare(time.Since(dstart))
+	}
 	took := time.Since(start)
 	<-h.hashSlots
-	outdated := found && h.cfg.Passwords.NeedsRehash(user.PasswordHash)
-	if !outdated {
-		h.noteCompare(took)
-	}
 
-	if !found || cmpErr != nil || user.Disabled {
+	if failed {
+		if found && cmpErr != nil && !errors.Is(cmpErr, password.ErrMismatch) && !errors.Is(cmpErr, password.ErrTooLong) {
+			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: stored password hash rejected", slog.String("user_id", user.ID), slog.String("error", cmpErr.Error()))
+		}
+		// Counted before the pause below, and whether or not the client
+		// is still there: hanging up early must not save a guess.
+		h.recordOutcome(ctx, username, addr, LoginGuard.Failure)
 		if outdated {
 			// A hash at a lower, legacy cost fails faster than the dummy
 			// comparison of an unknown user; the difference would tell
 			// which usernames exist. Wait it out (without a hash slot).
-			h.pause(ctx, h.compareFloor()-took)
-		}
-		if found && cmpErr != nil && !errors.Is(cmpErr, password.ErrMismatch) && !errors.Is(cmpErr, password.ErrTooLong) {
-			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: stored password hash rejected", slog.String("user_id", user.ID), slog.String("error", cmpErr.Error()))
-		}
-		if h.cfg.Guard != nil {
-			h.cfg.Guard.Failure(ctx, username, addr)
+			h.pause(ctx, time.Duration(h.compareNanos.Load())-took)
 		}
 		reason := "bad_credentials"
 		if found && cmpErr == nil {
@@ -445,9 +453,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginFailure, ClientAddr: addr, Reason: reason})
 		return nil, errBadCredentials
 	}
-	if h.cfg.Guard != nil {
-		h.cfg.Guard.Success(ctx, username, addr)
-	}
+	h.recordOutcome(ctx, username, addr, LoginGuard.Success)
 
 	scopes := user.Scopes
 	if len(requested) > 0 {
@@ -474,39 +480,30 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 // releaseAttempt ends an attempt the guard let through without an
 // outcome: the password was never compared.
 func (h *TokenHandler) releaseAttempt(ctx context.Context, username, addr string) {
-	if h.cfg.Guard != nil {
-		h.cfg.Guard.Release(ctx, username, addr)
-	}
+	h.recordOutcome(ctx, username, addr, LoginGuard.Release)
 }
 
-// noteCompare adds one comparison at the configured parameters to the
-// running average.
-func (h *TokenHandler) noteCompare(d time.Duration) {
-	if !h.compareSeen.Load() {
-		h.compareSeen.Store(true)
+// recordOutcome reports an attempt's end to the guard, if any. The call
+// outlives the request's cancellation (bounded by StoreTimeout): a client
+// that hangs up must not keep its failure from being counted, nor its
+// place from being given back.
+func (h *TokenHandler) recordOutcome(ctx context.Context, username, addr string, outcome func(LoginGuard, context.Context, string, string)) {
+	if h.cfg.Guard == nil {
 		return
 	}
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
+	defer cancel()
+	outcome(h.cfg.Guard, octx, username, addr)
+}
+
+// noteCompare adds one dummy comparison to the running average.
+func (h *TokenHandler) noteCompare(d time.Duration) {
 	old := h.compareNanos.Load()
 	if old == 0 {
 		h.compareNanos.Store(int64(d))
 		return
 	}
 	h.compareNanos.Store(old + (int64(d)-old)/8)
-}
-
-// compareFloor is how long a comparison at the configured parameters
-// takes. Before any has been measured, it runs the dummy comparison to
-// learn.
-func (h *TokenHandler) compareFloor() time.Duration {
-	for range 2 {
-		if n := h.compareNanos.Load(); n > 0 {
-			return time.Duration(n)
-		}
-		start := time.Now()
-		h.cfg.Passwords.CompareDummy("")
-		h.noteCompare(time.Since(start))
-	}
-	return time.Duration(h.compareNanos.Load())
 }
 
 func (h *TokenHandler) acquireHashSlot(ctx context.Context) bool {
@@ -605,7 +602,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefreshFailure, ClientAddr: addr, Reason: "invalid_token"})
 		return nil, errBadRefresh
 	}
-	scopes := claims.Scopes
+	scopes, explicit := claims.Scopes, false
 	if hasScope {
 		requested, ok := parseScope(scopeParam)
 		if !ok {
@@ -618,7 +615,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 			}
 		}
 		if len(requested) > 0 {
-			scopes = requested
+			scopes, explicit = requested, true
 		}
 	}
 
@@ -639,8 +636,17 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 
 	// The user's scopes may have shrunk since login: a scope taken away
 	// must not live on through refreshes until the family ends.
+	// A scope asked for by name that the user no longer holds is refused,
+	// as at login, rather than silently left out of the grant.
 	granted := currentScopes(claims.Scopes, user.Scopes)
-	scopes = currentScopes(scopes, user.Scopes)
+	if explicit {
+		if len(currentScopes(scopes, user.Scopes)) != len(scopes) {
+			return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
+				description: "a requested scope is not granted to this user", detail: "Invalid scope"}
+		}
+	} else {
+		scopes = granted
+	}
 
 	now := h.cfg.Issuer.Now()
 	nextID := jwt.NewID()

@@ -989,19 +989,30 @@ func TestTokenEndpoint_C15_RevokedScopeEndsAtRefresh(t *testing.T) {
 		t.Fatalf("login scope %q", john.Scope)
 	}
 	users.shrink = true
+	// Asked for by name, the removed scope is refused (and the refresh
+	// token is not consumed).
+	rec := postForm(h, "/token", "grant_type=refresh_token&scope=read+items&refresh_token="+john.RefreshToken)
+	checkResponse(t, rec, 400, "", bodyInvalidScope("a requested scope is not granted to this user"))
+
 	next := mustTokens(t, postForm(h, "/token", "grant_type=refresh_token&refresh_token="+john.RefreshToken))
 	if next.Scope != "read" {
 		t.Errorf("scope after refresh %q, want read", next.Scope)
 	}
 	at, err := f.verifier.VerifyAccess(context.Background(), next.AccessToken)
-	if err != nil || at.HasScope("items") {
-		t.Errorf("access token after refresh: scopes %v, %v", at.Scopes, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at.HasScope("items") {
+		t.Errorf("access token after refresh: scopes %v", at.Scopes)
 	}
 	rt, err := f.verifier.VerifyRefresh(context.Background(), next.RefreshToken)
-	if err != nil || rt.HasScope("items") {
-		t.Errorf("refresh token after refresh: scopes %v, %v", rt.Scopes, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.HasScope("items") {
+		t.Errorf("refresh token after refresh: scopes %v", rt.Scopes)
 	}
 	// Asking for the removed scope explicitly does not bring it back.
-	rec := postForm(h, "/token", "grant_type=refresh_token&scope=items&refresh_token="+next.RefreshToken)
+	rec = postForm(h, "/token", "grant_type=refresh_token&scope=items&refresh_token="+next.RefreshToken)
 	checkResponse(t, rec, 400, "", bodyInvalidScope("a refresh cannot widen the granted scope"))
 }

@@ -211,6 +211,15 @@ func (t *Throttle) args() []any {
 // see middleware.ThrottleAddrKey) and holds a place in the account's
 // budget until Failure, Success or Release.
 func (t *Throttle) Check(ctx context.Context, username, addr string) (time.Duration, error) {
+	// The address first: a client over its own budget must not hold
+	// places in the budget of the account it targets, even briefly.
+	res, err := t.limiter.Allow(ctx, t.key("addr", middleware.ThrottleAddrKey(addr)), t.addrLim)
+	if err != nil {
+		return 0, fmt.Errorf("redisthrottle: %w", err)
+	}
+	if res.Allowed == 0 {
+		return max(res.RetryAfter, time.Millisecond), nil
+	}
 	acct := t.key("acct", username)
 	ms, err := checkScript.Run(ctx, t.client, []string{acct}, t.args()...).Int64()
 	if err != nil {
@@ -218,17 +227,6 @@ func (t *Throttle) Check(ctx context.Context, username, addr string) (time.Durat
 	}
 	if ms > 0 {
 		return time.Duration(ms) * time.Millisecond, nil
-	}
-	res, err := t.limiter.Allow(ctx, t.key("addr", middleware.ThrottleAddrKey(addr)), t.addrLim)
-	if err != nil {
-		// Redis is failing, so releasing would likely fail too: the
-		// place lapses after Policy.AttemptTimeout.
-		return 0, fmt.Errorf("redisthrottle: %w", err)
-	}
-	if res.Allowed == 0 {
-		// The attempt does not happen: give its place back.
-		t.Release(ctx, username, addr)
-		return max(res.RetryAfter, time.Millisecond), nil
 	}
 	return 0, nil
 }

@@ -249,7 +249,7 @@ func TestThrottle_E14_SuccessReleaseAndLapse(t *testing.T) {
 	}
 }
 
-func TestThrottle_AddressRefusalReleasesAccountPlace(t *testing.T) {
+func TestThrottle_AddressRefusalTakesNoAccountPlace(t *testing.T) {
 	th, _ := newThrottle(t, middleware.ThrottleConfig{FreeFailures: 1, AddrRate: rate.Every(time.Minute), AddrBurst: 1})
 	ctx := t.Context()
 	if d, err := th.Check(ctx, "bob", "198.51.100.1"); err != nil || d != 0 {
