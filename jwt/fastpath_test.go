@@ -112,28 +112,8 @@ func splitCompactReference(raw string, maxBytes int) (int, int, bool) {
 	if len(raw) == 0 || len(raw) > maxBytes {
 		return 0, 0, false
 	}
-	d1, d2 := -1, -1
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if b64Alphabet[c] {
-			continue
-		}
-		if c != '.' {
-			return 0, 0, false
-		}
-		switch {
-		case d1 < 0:
-			d1 = i
-		case d2 < 0:
-			d2 = i
-		default:
-			return 0, 0, false
-		}
-	}
-	if d2 < 0 || d1 == 0 || d2 == d1+1 || d2 == len(raw)-1 {
-		return 0, 0, false
-	}
-	return d1, d2, true
+	d1, d2, err := scanCompact(raw)
+	return d1, d2, err == nil
 }
 
 func FuzzSplitCompactMatchesReference(f *testing.F) {

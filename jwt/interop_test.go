@@ -1,7 +1,6 @@
 package jwt
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
@@ -10,11 +9,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtkit/jwtkit/internal/testenv"
 )
 
 // Interoperability with the Python libraries of the FastAPI recipe
@@ -23,7 +23,8 @@ import (
 // python3-jose, python3-jwt and python3-cryptography (PyJWT needs the
 // latter for RSA, ECDSA and EdDSA).
 //
-// Without them the tests skip locally and fail when CI=true.
+// Without them the tests skip locally and fail under CI=true or
+// JWTKIT_REQUIRE_INTEROP=1 (see testenv.Python).
 
 // pyScript runs a batch of python-jose and PyJWT operations, read as a
 // JSON array from standard input (secrets and tokens included, so nothing
@@ -54,31 +55,9 @@ for req in json.load(sys.stdin):
 print(json.dumps(results))
 `
 
-// findPython returns a Python 3 interpreter that can import modules. It
-// tries $JWTKIT_PYTHON, python3 on PATH and /usr/bin/python3 (where Debian
-// installs its packages when PATH leads to another Python first).
-func findPython(t *testing.T, modules ...string) string {
-	t.Helper()
-	for _, c := range []string{os.Getenv("JWTKIT_PYTHON"), "python3", "/usr/bin/python3"} {
-		if c == "" {
-			continue
-		}
-		path, err := exec.LookPath(c)
-		if err != nil {
-			continue
-		}
-		if exec.Command(path, "-c", "import "+strings.Join(modules, ", ")).Run() == nil {
-			return path
-		}
-	}
-	msg := "no python3 can import " + strings.Join(modules, ", ") +
-		"; install the Debian packages python3-jose python3-jwt python3-cryptography (or set JWTKIT_PYTHON)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+// pyInstall names the Debian packages that provide the modules these
+// tests import.
+const pyInstall = "the Debian packages python3-jose python3-jwt python3-cryptography"
 
 // pyReq is one operation: encode when Claims is set, else decode Token.
 type pyReq struct {
@@ -101,21 +80,10 @@ type pyResult struct {
 // py runs a batch of operations in one interpreter.
 func py(t *testing.T, python string, reqs []pyReq) []pyResult {
 	t.Helper()
-	in, err := json.Marshal(reqs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, "-c", pyScript)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, stderr.String())
-	}
 	var res []pyResult
-	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(reqs) {
-		t.Fatalf("python: %v: %s", err, out)
+	testenv.RunPython(t, python, pyScript, reqs, &res)
+	if len(res) != len(reqs) {
+		t.Fatalf("python answered %d of %d operations: %+v", len(res), len(reqs), res)
 	}
 	return res
 }
@@ -150,7 +118,7 @@ func isInt(v any, want int64) bool {
 // verifies in jwtkit with AllowPlainJWT and AnyIssuer, and only with
 // AllowPlainJWT.
 func TestInteropX01FromPython(t *testing.T) {
-	python := findPython(t, "jose", "jwt")
+	python := testenv.Python(t, pyInstall, "jose", "jwt")
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	hexSecret := make([]byte, 32)
@@ -223,7 +191,7 @@ func TestInteropX01FromPython(t *testing.T) {
 // without audience= raises "Invalid audience" in both, because jwtkit
 // writes aud.
 func TestInteropX01ToPython(t *testing.T) {
-	python := findPython(t, "jose", "jwt")
+	python := testenv.Python(t, pyInstall, "jose", "jwt")
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	key := mustKey(t)(NewHMACKey("k1", HS256, secret))
@@ -322,7 +290,7 @@ func TestInteropX01ToPython(t *testing.T) {
 // key, and PyJWT's verify in jwtkit, with the typ header of RFC 9068 or,
 // with AllowPlainJWT, PyJWT's default typ "JWT".
 func TestInteropAsymmetric(t *testing.T) {
-	python := findPython(t, "jose", "jwt", "cryptography")
+	python := testenv.Python(t, pyInstall, "jose", "jwt", "cryptography")
 	for _, alg := range []Algorithm{RS256, PS256, ES256, ES384, EdDSA} {
 		t.Run(string(alg), func(t *testing.T) {
 			f := algFixture(t, alg)

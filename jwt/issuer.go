@@ -13,6 +13,8 @@ import (
 	"unsafe"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+
+	"github.com/jwtkit/jwtkit/internal/httpauth"
 )
 
 // Default lifetimes, as RFC 9700 and OWASP advise: short access tokens,
@@ -207,7 +209,7 @@ func (i *Issuer) issue(g Grant, use TokenUse) (*Token, error) {
 		jti = NewID()
 	}
 	for _, s := range g.Scopes {
-		if !validScopeToken(s) {
+		if !httpauth.ValidScopeToken(s) {
 			return nil, fmt.Errorf("%w: scope %q is not a valid scope token", ErrInvalidClaim, s)
 		}
 	}
@@ -317,19 +319,4 @@ func appendExtra(buf []byte, extra any) ([]byte, error) {
 	}
 	buf = append(buf, ',')
 	return append(buf, inner...), nil
-}
-
-// validScopeToken reports whether s is an RFC 6749 §3.3 scope-token:
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func validScopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7E || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }

@@ -76,7 +76,6 @@ func readObject(s string, foldDup bool, visit func(name string, v jsonValue) err
 type objectReader struct {
 	r     jsonReader
 	names [maxJSONMembers]string
-	ascii uint64 // bit i: names[i] is all ASCII
 	n     int
 	done  bool
 }
@@ -84,7 +83,7 @@ type objectReader struct {
 // start positions o at the first member of the object s.
 func (o *objectReader) start(s string, foldDup bool) error {
 	o.r = jsonReader{s: s, fold: foldDup}
-	o.n, o.ascii, o.done = 0, 0, false
+	o.n, o.done = 0, false
 	if len(s) == 0 || s[0] != '{' {
 		return errJSON
 	}
@@ -130,19 +129,8 @@ func (o *objectReader) next() (name string, v jsonValue, ok bool, err error) {
 	if !ok {
 		return "", jsonValue{}, false, errJSON
 	}
-	nameASCII := isASCII(name)
-	for i := range o.n {
-		dup := o.names[i] == name
-		if !dup && r.fold {
-			if nameASCII && o.ascii&(1<<i) != 0 {
-				// Between ASCII strings Unicode simple folding is ASCII
-				// case folding, and names of different lengths differ.
-				dup = asciiEqualFold(o.names[i], name)
-			} else {
-				dup = strings.EqualFold(o.names[i], name)
-			}
-		}
-		if dup {
+	for _, seen := range o.names[:o.n] {
+		if r.sameName(seen, name) {
 			return "", jsonValue{}, false, fail(ErrMalformed, "duplicate member name")
 		}
 	}
@@ -150,9 +138,6 @@ func (o *objectReader) next() (name string, v jsonValue, ok bool, err error) {
 		return "", jsonValue{}, false, fail(ErrMalformed, "too many members")
 	}
 	o.names[o.n] = name
-	if nameASCII {
-		o.ascii |= 1 << o.n
-	}
 	o.n++
 	r.skipSpace()
 	if r.peek() != ':' {
@@ -436,37 +421,6 @@ func readUnicodeEscape(s string, at int) (rune, int, bool) {
 		return 0, 0, false
 	}
 	return rn, 12, true
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // appendJSONString appends s as a JSON string. It refuses invalid UTF-8

@@ -1,15 +1,11 @@
 package jwt_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/jwtkit/jwtkit/internal/testenv"
 	"github.com/jwtkit/jwtkit/jwt"
 )
 
@@ -17,54 +13,11 @@ import (
 // Python, jwcrypto and PyJWT (Debian packages python3-jwcrypto,
 // python3-jwt, python3-cryptography).
 
-// ktPython returns a Python interpreter that has the three modules. It
-// skips the test when there is none, and fails it under CI=true, where the
-// packages are installed by .ci/run.
+// ktPython returns a Python interpreter that has the three modules (see
+// testenv.Python for when a missing one skips or fails the test).
 func ktPython(t *testing.T) string {
 	t.Helper()
-	for _, cand := range []string{"/usr/bin/python3", "python3"} {
-		path, err := exec.LookPath(cand)
-		if err != nil {
-			continue
-		}
-		if exec.Command(path, "-c", "import jwt, jwcrypto, cryptography").Run() == nil {
-			return path
-		}
-	}
-	msg := "X-03 interop needs python3 with jwcrypto, PyJWT and cryptography (apt-get install python3-jwt python3-cryptography python3-jwcrypto)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// ktRunPython runs script with input as JSON on stdin and decodes its JSON
-// output into out.
-func ktRunPython(t *testing.T, script string, input, out any) {
-	t.Helper()
-	py := ktPython(t)
-	file := filepath.Join(t.TempDir(), "interop.py")
-	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	in, err := json.Marshal(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, file)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	res, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, stderr.String())
-	}
-	if err := json.Unmarshal(res, out); err != nil {
-		t.Fatalf("python output %q: %v", res, err)
-	}
+	return testenv.Python(t, "the Debian packages python3-jwt python3-cryptography python3-jwcrypto", "jwt", "jwcrypto", "cryptography")
 }
 
 const ktPyVerify = `
@@ -103,7 +56,7 @@ json.dump(out, sys.stdout)
 
 // jwtkit's tokens and JWKS verify in jwcrypto and PyJWT.
 func TestInterop_X03_JWTKitToPython(t *testing.T) {
-	ktPython(t)
+	python := ktPython(t)
 	keys := map[jwt.Algorithm]*jwt.Key{
 		jwt.RS256: ktKey(t, "rs-1", jwt.RS256, "rsa"),
 		jwt.PS256: ktKey(t, "ps-1", jwt.PS256, "rsa2"),
@@ -124,7 +77,7 @@ func TestInterop_X03_JWTKitToPython(t *testing.T) {
 		tokens[string(alg)] = ktIssue(t, ktSet(t, k), ktIssuer, "read")
 	}
 	var out map[string]map[string]string
-	ktRunPython(t, ktPyVerify, map[string]any{"jwks": map[string]any{"keys": all}, "tokens": tokens, "issuer": ktIssuer}, &out)
+	testenv.RunPython(t, python, ktPyVerify, map[string]any{"jwks": map[string]any{"keys": all}, "tokens": tokens, "issuer": ktIssuer}, &out)
 	for alg := range keys {
 		res := out[string(alg)]
 		if res["jwcrypto"] != "user-1" || res["pyjwt"] != "user-1" || res["jwcrypto_tampered"] != "refused" {
@@ -162,12 +115,12 @@ json.dump({"jwks": {"keys": keys}, "tokens": tokens}, sys.stdout)
 // Tokens and a JWKS made by jwcrypto and PyJWT verify in jwtkit, from the
 // parsed JWKS and through a RemoteKeySet serving it.
 func TestInterop_X03_PythonToJWTKit(t *testing.T) {
-	ktPython(t)
+	python := ktPython(t)
 	var out struct {
 		JWKS   json.RawMessage   `json:"jwks"`
 		Tokens map[string]string `json:"tokens"`
 	}
-	ktRunPython(t, ktPySign, map[string]any{"issuer": ktIssuer}, &out)
+	testenv.RunPython(t, python, ktPySign, map[string]any{"issuer": ktIssuer}, &out)
 	if len(out.Tokens) != 10 {
 		t.Fatalf("python produced %d tokens", len(out.Tokens))
 	}

@@ -1069,6 +1069,8 @@ func TestVerifyTokenUse(t *testing.T) {
 		{"T02/access-typ-crafted", withTyp(`"at+jwt"`, rc), ErrTokenUse},
 		{"T03/refresh-typ-upper", withTyp(`"REFRESH+JWT"`, rc), nil},
 		{"T03/refresh-typ-application", withTyp(`"application/refresh+jwt"`, rc), nil},
+		// Only ASCII case folds: under Unicode folding "ſ" would match "s".
+		{"T03/refresh-typ-long-s", withTyp(`"refre\u017fh+jwt"`, rc), ErrTokenUse},
 		{"T03/refresh-typ-removed", withTyp("", rc), ErrTokenUse},
 		{"T03/refresh-typ-JWT", withTyp(`"JWT"`, rc), ErrTokenUse},
 		{"T03/refresh-without-jti", withTyp(`"refresh+jwt"`, rc.without("jti")), ErrMissingClaim},

@@ -17,6 +17,8 @@ import (
 	"unsafe"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+
+	"github.com/jwtkit/jwtkit/internal/httpauth"
 )
 
 // Limits applied before any decoding.
@@ -181,8 +183,8 @@ func splitCompact(raw string, maxBytes int) (int, int, error) {
 	}
 	if compactChars(raw) {
 		// Only base64url characters and dots: find the dots with
-		// IndexByte. Anything else takes the byte loop below, which
-		// names the first fault.
+		// IndexByte. Anything else takes scanCompact, which names the
+		// first fault.
 		d1 := strings.IndexByte(raw, '.')
 		if d1 >= 0 {
 			if d := strings.IndexByte(raw[d1+1:], '.'); d >= 0 {
@@ -193,6 +195,12 @@ func splitCompact(raw string, maxBytes int) (int, int, error) {
 			}
 		}
 	}
+	return scanCompact(raw)
+}
+
+// scanCompact is splitCompact's byte loop: it finds the two dots one byte
+// at a time and names the first fault.
+func scanCompact(raw string) (int, int, error) {
 	d1, d2 := -1, -1
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
@@ -328,10 +336,10 @@ func parseHeader(s string) (header, error) {
 // typMatches compares a typ header with a media type per RFC 9068 §4:
 // case-insensitive, with an optional "application/" prefix.
 func typMatches(typ, want string) bool {
-	if len(typ) > len("application/") && asciiEqualFold(typ[:len("application/")], "application/") {
+	if len(typ) > len("application/") && httpauth.EqualFoldASCII(typ[:len("application/")], "application/") {
 		typ = typ[len("application/"):]
 	}
-	return asciiEqualFold(typ, want)
+	return httpauth.EqualFoldASCII(typ, want)
 }
 
 func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claims, error) {
@@ -412,7 +420,7 @@ func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claim
 	cb := &claimsBlock{}
 	c := &cb.c
 	c.Use, c.KeyID, c.raw = use, kid, unsafe.String(unsafe.SliceData(pb), len(pb))
-	if err := v.parseClaims(c, cb); err != nil {
+	if err := parseClaims(cb); err != nil {
 		return nil, err
 	}
 	if err := v.checkClaims(c, use); err != nil {
@@ -466,19 +474,14 @@ type claimsBlock struct {
 	scopes [4]string
 }
 
-type claimPresence struct {
-	exp, nbf, iat bool
-	aud           bool
-	iss           bool
-}
-
-// parseClaims reads the claim set c.raw into c. Lists go into cb's
+// parseClaims reads the claim set cb.c.raw into cb.c. Lists go into cb's
 // storage when they fit.
-func (v *Verifier) parseClaims(c *Claims, cb *claimsBlock) error {
+func parseClaims(cb *claimsBlock) error {
+	c := &cb.c
 	if len(c.raw) == 0 || c.raw[0] != '{' {
 		return fail(ErrMalformed, "claims are not a JSON object")
 	}
-	var seen claimPresence
+	var sawExp bool
 	var o objectReader
 	if err := o.start(c.raw, true); err != nil {
 		return err
@@ -495,23 +498,19 @@ func (v *Verifier) parseClaims(c *Claims, cb *claimsBlock) error {
 		case "sub":
 			err = stringClaim(&c.Subject, val, "sub")
 		case "iss":
-			seen.iss = true
 			err = stringClaim(&c.Issuer, val, "iss")
 		case "jti":
 			err = stringClaim(&c.ID, val, "jti")
 		case "sid":
 			err = stringClaim(&c.FamilyID, val, "sid")
 		case "exp":
-			seen.exp = true
+			sawExp = true
 			err = dateClaim(&c.ExpiresAt, val, "exp")
 		case "nbf":
-			seen.nbf = true
 			err = dateClaim(&c.NotBefore, val, "nbf")
 		case "iat":
-			seen.iat = true
 			err = dateClaim(&c.IssuedAt, val, "iat")
 		case "aud":
-			seen.aud = true
 			err = audienceClaim(c, val, cb.aud[:0:len(cb.aud)])
 		case "scope":
 			err = scopeClaim(c, val, cb.scopes[:0:len(cb.scopes)])
@@ -520,7 +519,7 @@ func (v *Verifier) parseClaims(c *Claims, cb *claimsBlock) error {
 			return err
 		}
 	}
-	if !seen.exp {
+	if !sawExp {
 		return fail(ErrMissingClaim, "exp")
 	}
 	return nil
@@ -612,7 +611,7 @@ func scopeClaim(c *Claims, val jsonValue, buf []string) error {
 		out = make([]string, 0, n)
 	}
 	for part := range strings.SplitSeq(s, " ") {
-		if !validScopeToken(part) {
+		if !httpauth.ValidScopeToken(part) {
 			return fail(ErrInvalidClaim, "scope is not a list of scope tokens separated by single spaces")
 		}
 		out = append(out, part)

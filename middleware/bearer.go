@@ -160,9 +160,7 @@ func (a *Authenticator) checkRevoked(ctx context.Context, c *jwt.Claims) error {
 	}
 	rctx := newStoreCtx(ctx, a.opts.storeTimeout)
 	defer rctx.release()
-	revoked, err := a.opts.revocations.IsRevoked(rctx, store.TokenRef{
-		ID: c.ID, Subject: c.Subject, FamilyID: c.FamilyID, IssuedAt: c.IssuedAt,
-	})
+	revoked, err := a.opts.revocations.IsRevoked(rctx, tokenRef(c))
 	if err != nil {
 		if a.opts.failOpen {
 			a.opts.logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: revocation check failed; request allowed (fail-open)", slog.String("error", err.Error()))
@@ -175,6 +173,11 @@ func (a *Authenticator) checkRevoked(ctx context.Context, c *jwt.Claims) error {
 		return ErrRevoked
 	}
 	return nil
+}
+
+// tokenRef names the access token c for the revocation store.
+func tokenRef(c *jwt.Claims) store.TokenRef {
+	return store.TokenRef{ID: c.ID, Subject: c.Subject, FamilyID: c.FamilyID, IssuedAt: c.IssuedAt}
 }
 
 // RequireBearer returns middleware that lets a request through only with

@@ -271,26 +271,25 @@ func entrySize(raw string, c *jwt.Claims) int64 {
 // Len returns the number of cached tokens, expired ones not yet dropped
 // included.
 func (c *TokenCache) Len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		n += s.n
-		s.mu.RUnlock()
-	}
+	n, _ := c.totals()
 	return n
 }
 
 // Bytes returns the memory accounted to cached entries.
 func (c *TokenCache) Bytes() int64 {
-	var n int64
+	_, b := c.totals()
+	return b
+}
+
+func (c *TokenCache) totals() (n int, bytes int64) {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.RLock()
-		n += s.bytes
+		n += s.n
+		bytes += s.bytes
 		s.mu.RUnlock()
 	}
-	return n
+	return n, bytes
 }
 
 // Purge drops every entry, so that each token is verified again on its

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/jwtkit/jwtkit/middleware"
+	"github.com/jwtkit/jwtkit/middleware/throttletest"
 	"github.com/jwtkit/jwtkit/store"
 )
 
@@ -44,18 +45,6 @@ func (s *switchUsers) UserByUsername(ctx context.Context, name string) (store.Us
 		return store.User{}, store.ErrUnavailable
 	}
 	return s.Users.UserByUsername(ctx, name)
-}
-
-type guardClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *guardClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *guardClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // TestTokenEndpoint_E14_ConcurrentGuessesShareBudget fires concurrent
@@ -109,7 +98,7 @@ func TestTokenEndpoint_E14_ConcurrentGuessesShareBudget(t *testing.T) {
 // never counted as failures.
 func TestTokenEndpoint_E14_StoreOutageIsNoFailure(t *testing.T) {
 	f := newFixture(t)
-	clk := &guardClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := throttletest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
 	users := &switchUsers{Users: f.store}
 	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {

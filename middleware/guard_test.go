@@ -4,21 +4,20 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/jwtkit/jwtkit/middleware/throttletest"
 )
 
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+func newClock() *throttletest.Clock {
+	return throttletest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+}
 
 func TestThrottle_E14_LockoutGrowsAndResets(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, AddrRate: rate.Inf})
 	ctx := context.Background()
 	for i := range 5 {
@@ -70,7 +69,7 @@ func TestThrottle_E14_LockoutCappedWithinNIST(t *testing.T) {
 }
 
 func TestThrottle_E14_PerAddressBucket(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, AddrRate: rate.Every(time.Second), AddrBurst: 3})
 	ctx := context.Background()
 	for i := range 3 {
@@ -92,7 +91,7 @@ func TestThrottle_E14_PerAddressBucket(t *testing.T) {
 }
 
 func TestThrottle_BoundedMemory(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, MaxEntries: 100})
 	ctx := context.Background()
 	for i := range 1000 {
@@ -108,36 +107,8 @@ func TestThrottle_BoundedMemory(t *testing.T) {
 	}
 }
 
-// checkAll runs n concurrent Checks for one account, each from its own
-// address, and returns how many were let through. Every refused Check
-// must name a positive wait.
-func checkAll(t *testing.T, g LoginGuard, n int, username string) int {
-	t.Helper()
-	var (
-		wg      sync.WaitGroup
-		allowed atomic.Int32
-		bad     atomic.Int32
-	)
-	for i := range n {
-		wg.Go(func() {
-			d, err := g.Check(context.Background(), username, fmt.Sprintf("198.51.100.%d", i))
-			switch {
-			case err != nil || d < 0:
-				bad.Add(1)
-			case d == 0:
-				allowed.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if bad.Load() > 0 {
-		t.Fatalf("%d Checks failed or returned a negative wait", bad.Load())
-	}
-	return int(allowed.Load())
-}
-
 func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	cfg := ThrottleConfig{Now: clk.Now, FreeFailures: 3, AddrRate: rate.Inf}
 	th := NewLoginThrottle(cfg)
 	ctx := context.Background()
@@ -147,7 +118,7 @@ func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
 	}
 	// No outcome is recorded while the Checks run, as when every request
 	// is still hashing: only the budget may pass.
-	if got := checkAll(t, th, 50, "bob"); got != budget {
+	if got := throttletest.CheckAll(t, 50, "bob", th); got != budget {
 		t.Fatalf("%d of 50 concurrent attempts passed Check, budget %d", got, budget)
 	}
 	for range budget {
@@ -158,20 +129,20 @@ func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
 	}
 	// Once locked, one attempt at a time, as for attempts in sequence.
 	clk.Advance(time.Second)
-	if got := checkAll(t, th, 50, "bob"); got != 1 {
+	if got := throttletest.CheckAll(t, 50, "bob", th); got != 1 {
 		t.Fatalf("%d of 50 concurrent attempts passed Check after a lockout, want 1", got)
 	}
 	th.Failure(ctx, "bob", "198.51.100.1")
 	if d, _ := th.Check(ctx, "bob", "198.51.100.1"); d != 2*time.Second {
 		t.Fatalf("after %d failures: wait %v, want 2s", budget+1, d)
 	}
-	if got := checkAll(t, th, 10, "carol"); got != budget {
+	if got := throttletest.CheckAll(t, 10, "carol", th); got != budget {
 		t.Fatalf("another account: %d of 10 passed, want %d", got, budget)
 	}
 }
 
 func TestThrottle_E14_SuccessEndsAttemptAndResets(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, FreeFailures: 3, AddrRate: rate.Inf})
 	ctx := context.Background()
 	for range 3 {
@@ -208,7 +179,7 @@ func TestThrottle_E14_SuccessEndsAttemptAndResets(t *testing.T) {
 }
 
 func TestThrottle_E14_AbandonedAttemptsLapse(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, FreeFailures: 1, AddrRate: rate.Inf, AttemptTimeout: 500 * time.Millisecond})
 	ctx := context.Background()
 	// Two attempts start and never report (say the user store failed).
@@ -236,7 +207,7 @@ func TestThrottle_E14_AbandonedAttemptsLapse(t *testing.T) {
 }
 
 func TestThrottle_E14_ReleaseGivesPlaceBack(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, FreeFailures: 1, AddrRate: rate.Inf})
 	ctx := context.Background()
 	for range 2 {
@@ -279,7 +250,7 @@ func TestThrottleAddrKey(t *testing.T) {
 }
 
 func TestThrottle_E14_IPv6BucketPer64(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, AddrRate: rate.Every(time.Minute), AddrBurst: 2})
 	ctx := context.Background()
 	steps := []struct {
@@ -304,7 +275,7 @@ func TestThrottle_E14_IPv6BucketPer64(t *testing.T) {
 }
 
 func TestThrottle_EvictsInBatches(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	const maxEntries, batch = 400, 400 / 8
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, MaxEntries: maxEntries})
 	ctx := context.Background()
@@ -336,7 +307,7 @@ func TestThrottle_EvictsInBatches(t *testing.T) {
 }
 
 func TestThrottle_FloodKeepsLockedAccounts(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := newClock()
 	th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, MaxEntries: 100, AddrRate: rate.Inf})
 	ctx := context.Background()
 	for range 6 {
@@ -359,7 +330,7 @@ func TestThrottle_FloodKeepsLockedAccounts(t *testing.T) {
 func BenchmarkLoginThrottle_FullCapacity(b *testing.B) {
 	for _, size := range []int{1_000, 10_000, 100_000} {
 		b.Run(fmt.Sprint("entries=", size), func(b *testing.B) {
-			clk := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+			clk := newClock()
 			th := NewLoginThrottle(ThrottleConfig{Now: clk.Now, MaxEntries: size})
 			ctx := context.Background()
 			i := 0

@@ -25,51 +25,90 @@ type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 //	ErrInsufficientScope     403  Bearer error="insufficient_scope", scope="…"  {"detail":"Not enough permissions"}
 //	ErrUnavailable, other    503  Retry-After: 5                        {"detail":"Service unavailable"}
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	NewErrorHandler("")(w, r, err)
+	defaultErrorHandler(w, r, err)
+}
+
+var defaultErrorHandler = NewErrorHandler("")
+
+// refusal is one response of the error handler, built once.
+type refusal struct {
+	status     int
+	challenge  string // WWW-Authenticate, if any
+	retryAfter string // Retry-After, if any
+	body       []byte
+}
+
+func (f refusal) write(w http.ResponseWriter) {
+	h := w.Header()
+	if f.challenge != "" {
+		h.Set("WWW-Authenticate", f.challenge)
+	}
+	if f.retryAfter != "" {
+		h.Set("Retry-After", f.retryAfter)
+	}
+	writeBody(w, f.status, f.body)
 }
 
 // NewErrorHandler returns [DefaultErrorHandler] with a realm in its
 // challenges.
 func NewErrorHandler(realm string) ErrorHandler {
+	// Every response but the scope challenge is fixed by the realm: build
+	// them here, so that refusals (expired tokens, scanners) cost no
+	// formatting.
+	var (
+		noToken     = refusal{http.StatusUnauthorized, httpauth.Challenge(realm, "", "", ""), "", detailBody("Not authenticated")}
+		ambiguous   = refusal{http.StatusBadRequest, httpauth.Challenge(realm, "invalid_request", "more than one set of credentials", ""), "", detailBody("Invalid request")}
+		noScope     = refusal{http.StatusForbidden, "", "", detailBody("Not enough permissions")}
+		invalid     = refusal{http.StatusUnauthorized, httpauth.Challenge(realm, "invalid_token", "the access token is invalid", ""), "", detailBody("Could not validate credentials")}
+		unavailable = refusal{http.StatusServiceUnavailable, "", "5", detailBody("Service unavailable")}
+	)
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		var scopeErr *ScopeError
 		switch {
 		case errors.Is(err, ErrNoToken):
-			w.Header().Set("WWW-Authenticate", httpauth.Challenge(realm, "", "", ""))
-			writeDetail(w, http.StatusUnauthorized, "Not authenticated")
+			noToken.write(w)
 		case errors.Is(err, ErrAmbiguousCredentials):
-			w.Header().Set("WWW-Authenticate", httpauth.Challenge(realm, "invalid_request", "more than one set of credentials", ""))
-			writeDetail(w, http.StatusBadRequest, "Invalid request")
+			ambiguous.write(w)
 		case errors.Is(err, ErrInsufficientScope):
 			scope := ""
+			var scopeErr *ScopeError
 			if errors.As(err, &scopeErr) {
 				scope = strings.Join(scopeErr.Required, " ")
 			}
-			w.Header().Set("WWW-Authenticate", httpauth.Challenge(realm, "insufficient_scope", "the token lacks a required scope", scope))
-			writeDetail(w, http.StatusForbidden, "Not enough permissions")
+			f := noScope
+			f.challenge = httpauth.Challenge(realm, "insufficient_scope", "the token lacks a required scope", scope)
+			f.write(w)
 		case errors.Is(err, ErrBadHeader), errors.Is(err, ErrInvalidToken),
 			errors.Is(err, ErrRevoked), errors.Is(err, ErrUnknownUser):
-			w.Header().Set("WWW-Authenticate", httpauth.Challenge(realm, "invalid_token", "the access token is invalid", ""))
-			writeDetail(w, http.StatusUnauthorized, "Could not validate credentials")
+			invalid.write(w)
 		default:
-			w.Header().Set("Retry-After", "5")
-			writeDetail(w, http.StatusServiceUnavailable, "Service unavailable")
+			unavailable.write(w)
 		}
 	}
 }
 
+// detailBody returns the body {"detail": detail} and its final newline.
+func detailBody(detail string) []byte {
+	body, _ := json.Marshal(map[string]string{"detail": detail}) // a map of strings always marshals
+	return append(body, '\n')
+}
+
 func writeDetail(w http.ResponseWriter, status int, detail string) {
-	writeJSON(w, status, map[string]string{"detail": detail})
+	writeBody(w, status, detailBody(detail))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		// Only fixed, marshalable values reach here.
-		body = []byte(`{"detail":"Internal error"}`)
-		status = http.StatusInternalServerError
+		writeBody(w, http.StatusInternalServerError, detailBody("Internal error"))
+		return
 	}
-	body = append(body, '\n')
+	writeBody(w, status, append(body, '\n'))
+}
+
+// writeBody writes body, JSON ending in a newline. It does not modify
+// body, which may be shared by many responses.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

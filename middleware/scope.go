@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+
+	"github.com/jwtkit/jwtkit/internal/httpauth"
 )
 
 // RequireScope returns middleware that lets a request through only when
@@ -16,7 +18,7 @@ import (
 // scope token, since that is a programming error.
 func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	for _, s := range scopes {
-		if !validScope(s) {
+		if !httpauth.ValidScopeToken(s) {
 			panic(fmt.Sprintf("middleware: RequireScope: %q is not a valid scope token", s))
 		}
 	}
@@ -37,18 +39,4 @@ func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// validScope reports whether s is an RFC 6749 §3.3 scope-token.
-func validScope(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7E || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }

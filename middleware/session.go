@@ -9,7 +9,6 @@ import (
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
 	"github.com/jwtkit/jwtkit/jwt"
-	"github.com/jwtkit/jwtkit/store"
 )
 
 // RevokeHandler is an RFC 7009 token revocation endpoint. It takes token
@@ -31,7 +30,7 @@ func (h *TokenHandler) RevokeHandler() http.Handler {
 			writeOAuthError(w, invalidRequest("token is required"))
 			return
 		}
-		if err := h.revokeAny(r, raw, AuditRevoke); err != nil {
+		if err := h.revokeAny(r, raw); err != nil {
 			writeOAuthError(w, errUnavailable)
 			return
 		}
@@ -81,8 +80,7 @@ func (h *TokenHandler) LogoutHandler() http.Handler {
 			}
 		}
 		if !ended {
-			w.Header().Set("WWW-Authenticate", httpauth.Challenge("", "invalid_token", "no valid token to log out", ""))
-			writeDetail(w, http.StatusUnauthorized, "Could not validate credentials")
+			logoutRefused.write(w)
 			return
 		}
 		h.cfg.Audit(r.Context(), AuditEvent{Kind: AuditLogout, ClientAddr: h.cfg.ClientAddr(r)})
@@ -91,22 +89,29 @@ func (h *TokenHandler) LogoutHandler() http.Handler {
 	})
 }
 
+// logoutRefused answers a logout without a valid token.
+var logoutRefused = refusal{
+	status:    http.StatusUnauthorized,
+	challenge: httpauth.Challenge("", "invalid_token", "no valid token to log out", ""),
+	body:      detailBody("Could not validate credentials"),
+}
+
 // revokeAny revokes raw as a refresh token or else as an access token.
 // Tokens that verify as neither are ignored.
-func (h *TokenHandler) revokeAny(r *http.Request, raw string, kind AuditKind) error {
-	if c, err := h.cfg.Verifier.VerifyRefresh(r.Context(), raw); err == nil {
-		if err := h.revokeFamily(r, c.Subject, c.FamilyID); err != nil {
-			return err
-		}
-		h.cfg.Audit(r.Context(), AuditEvent{Kind: kind, Subject: c.Subject, FamilyID: c.FamilyID, ClientAddr: h.cfg.ClientAddr(r)})
+func (h *TokenHandler) revokeAny(r *http.Request, raw string) error {
+	ctx := r.Context()
+	c, err := h.cfg.Verifier.VerifyRefresh(ctx, raw)
+	if err == nil {
+		err = h.revokeFamily(r, c.Subject, c.FamilyID)
+	} else if c, err = h.cfg.Verifier.VerifyAccess(ctx, raw); err == nil {
+		err = h.revokeAccess(r, c, false)
+	} else {
 		return nil
 	}
-	if c, err := h.cfg.Verifier.VerifyAccess(r.Context(), raw); err == nil {
-		if err := h.revokeAccess(r, c, false); err != nil {
-			return err
-		}
-		h.cfg.Audit(r.Context(), AuditEvent{Kind: kind, Subject: c.Subject, FamilyID: c.FamilyID, ClientAddr: h.cfg.ClientAddr(r)})
+	if err != nil {
+		return err
 	}
+	h.cfg.Audit(ctx, AuditEvent{Kind: AuditRevoke, Subject: c.Subject, FamilyID: c.FamilyID, ClientAddr: h.cfg.ClientAddr(r)})
 	return nil
 }
 
@@ -116,8 +121,7 @@ func (h *TokenHandler) revokeAccess(r *http.Request, c *jwt.Claims, withFamily b
 	if h.cfg.Revocations != nil && c.ID != "" {
 		ctx, cancel := h.storeCtx(r)
 		defer cancel()
-		ref := store.TokenRef{ID: c.ID, Subject: c.Subject, FamilyID: c.FamilyID, IssuedAt: c.IssuedAt}
-		if err := h.cfg.Revocations.RevokeToken(ctx, ref, c.ExpiresAt.Add(h.cfg.Verifier.Leeway()+time.Second)); err != nil {
+		if err := h.cfg.Revocations.RevokeToken(ctx, tokenRef(c), c.ExpiresAt.Add(h.cfg.Verifier.Leeway()+time.Second)); err != nil {
 			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: revoking access token failed", slog.String("error", err.Error()))
 			return err
 		}

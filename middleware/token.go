@@ -13,10 +13,12 @@ import (
 	"net/url"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/jwtkit/jwtkit/internal/httpauth"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/password"
 	"github.com/jwtkit/jwtkit/store"
@@ -219,6 +221,10 @@ var (
 		description: "the service cannot answer now; retry later", detail: "Service unavailable", retryAfter: 5 * time.Second}
 	errBusy = &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
 		description: "too many logins in progress; retry later", detail: "Service busy", retryAfter: time.Second}
+	errMalformedScope = &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
+		description: "malformed scope", detail: "Invalid scope"}
+	errScopeNotHeld = &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
+		description: "a requested scope is not granted to this user", detail: "Invalid scope"}
 )
 
 func invalidRequest(desc string) *oauthError {
@@ -234,7 +240,7 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	}
 	if e.retryAfter > 0 {
 		secs := int64((e.retryAfter + time.Second - 1) / time.Second)
-		h.Set("Retry-After", fmt.Sprint(secs))
+		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	writeJSON(w, e.status, struct {
 		Detail      string `json:"detail"`
@@ -381,7 +387,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	}
 	requested, ok := parseScope(form.Get("scope"))
 	if !ok {
-		return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: "malformed scope", detail: "Invalid scope"}
+		return nil, errMalformedScope
 	}
 	addr := h.cfg.ClientAddr(r)
 	ctx := r.Context()
@@ -459,8 +465,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	if len(requested) > 0 {
 		for _, s := range requested {
 			if !slices.Contains(user.Scopes, s) {
-				return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
-					description: "a requested scope is not granted to this user", detail: "Invalid scope"}
+				return nil, errScopeNotHeld
 			}
 		}
 		scopes = requested
@@ -570,13 +575,17 @@ func (h *TokenHandler) startSession(r *http.Request, subject string, scopes []st
 		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing access token failed", slog.String("error", err.Error()))
 		return nil, errUnavailable
 	}
+	return newTokenResponse(at, refreshRaw, scopes), nil
+}
+
+func newTokenResponse(access *jwt.Token, refreshRaw string, scopes []string) *tokenResponse {
 	return &tokenResponse{
-		AccessToken:  at.Raw,
+		AccessToken:  access.Raw,
 		TokenType:    "bearer",
-		ExpiresIn:    int64(at.Claims.ExpiresAt.Sub(at.Claims.IssuedAt) / time.Second),
+		ExpiresIn:    int64(access.Claims.ExpiresAt.Sub(access.Claims.IssuedAt) / time.Second),
 		RefreshToken: refreshRaw,
 		Scope:        strings.Join(scopes, " "),
-	}, nil
+	}
 }
 
 func refreshRecord(c *jwt.Claims) store.RefreshToken {
@@ -606,7 +615,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 	if hasScope {
 		requested, ok := parseScope(scopeParam)
 		if !ok {
-			return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope", description: "malformed scope", detail: "Invalid scope"}
+			return nil, errMalformedScope
 		}
 		for _, s := range requested {
 			if !claims.HasScope(s) {
@@ -641,8 +650,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 	granted := currentScopes(claims.Scopes, user.Scopes)
 	if explicit {
 		if len(currentScopes(scopes, user.Scopes)) != len(scopes) {
-			return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
-				description: "a requested scope is not granted to this user", detail: "Invalid scope"}
+			return nil, errScopeNotHeld
 		}
 	} else {
 		scopes = granted
@@ -682,13 +690,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		return nil, errUnavailable
 	}
 	h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefresh, Subject: claims.Subject, FamilyID: claims.FamilyID, ClientAddr: addr})
-	return &tokenResponse{
-		AccessToken:  at.Raw,
-		TokenType:    "bearer",
-		ExpiresIn:    int64(at.Claims.ExpiresAt.Sub(at.Claims.IssuedAt) / time.Second),
-		RefreshToken: rt.Raw,
-		Scope:        strings.Join(scopes, " "),
-	}, nil
+	return newTokenResponse(at, rt.Raw, scopes), nil
 }
 
 // currentScopes returns the scopes in want that the user still holds, in
@@ -721,7 +723,7 @@ func parseScope(s string) ([]string, bool) {
 	}
 	parts := strings.Split(s, " ")
 	for _, p := range parts {
-		if !validScope(p) {
+		if !httpauth.ValidScopeToken(p) {
 			return nil, false
 		}
 	}

@@ -787,6 +787,22 @@ func TestRevokeHandler_E12(t *testing.T) {
 		rec := postForm(down.RevokeHandler(), "/revoke", "token="+pair.AccessToken)
 		checkResponse(t, rec, 503, "", bodyStoreDown)
 	})
+	t.Run("refresh store down is 503 and not audited", func(t *testing.T) {
+		pair := mustTokens(t, login(h, johnName, johnPassword))
+		var audit auditLog
+		down := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Refresh, c.Audit = failingRefresh{}, audit.record })
+		checkResponse(t, postForm(down.RevokeHandler(), "/revoke", "token="+pair.RefreshToken), 503, "", bodyStoreDown)
+		if ev := audit.all(); len(ev) != 0 {
+			t.Errorf("audit events %+v for a revocation that failed", ev)
+		}
+		up := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Audit = audit.record })
+		if rec := postForm(up.RevokeHandler(), "/revoke", "token="+pair.RefreshToken); rec.Code != 200 {
+			t.Fatalf("revoke: %d", rec.Code)
+		}
+		if ev := audit.all(); len(ev) != 1 || ev[0].Kind != middleware.AuditRevoke || ev[0].Subject != johnID || ev[0].FamilyID == "" {
+			t.Errorf("audit events %+v, want one revoke naming john's session", ev)
+		}
+	})
 }
 
 func TestLogoutHandler_E13(t *testing.T) {

@@ -1,15 +1,12 @@
 package password_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/jwtkit/jwtkit/internal/testenv"
 	"github.com/jwtkit/jwtkit/password"
 )
 
@@ -44,33 +41,6 @@ out["argon2_default"] = argon2.PasswordHasher().hash(req["make"][0])
 json.dump(out, sys.stdout)
 `
 
-// interopPython finds a Python with passlib, bcrypt and argon2-cffi: the
-// interpreter named by JWTKIT_PYTHON, python3 on PATH, or /usr/bin/python3
-// (where Debian's packages install when PATH points at another Python).
-func interopPython(t *testing.T) string {
-	t.Helper()
-	var candidates []string
-	if p := os.Getenv("JWTKIT_PYTHON"); p != "" {
-		candidates = append(candidates, p)
-	}
-	if p, err := exec.LookPath("python3"); err == nil {
-		candidates = append(candidates, p)
-	}
-	candidates = append(candidates, "/usr/bin/python3")
-	for _, p := range candidates {
-		if exec.Command(p, "-c", "import passlib.context, bcrypt, argon2").Run() == nil {
-			return p
-		}
-	}
-	msg := "interop: needs python3 with passlib, bcrypt and argon2-cffi " +
-		"(Debian: apt-get install python3-passlib python3-bcrypt python3-argon2)"
-	if os.Getenv("JWTKIT_REQUIRE_INTEROP") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // wrong returns pw with its first character replaced, no longer than pw:
 // appending would push a 72-byte password past bcrypt's limit, where
 // passlib with pyca/bcrypt before 5.0 silently truncates and matches.
@@ -93,7 +63,7 @@ type interopResult struct {
 // theirs verify here (P-13 in both directions, P-09's libraries).
 func TestHasher_P13_InteropPasslib(t *testing.T) {
 	t.Parallel()
-	python := interopPython(t)
+	python := testenv.Python(t, "the Debian packages python3-passlib python3-bcrypt python3-argon2", "passlib.context", "bcrypt", "argon2")
 
 	passwords := []string{"pässwörd ✓", strings.Repeat("€", 24)}
 	bc := &password.Hasher{Cost: password.MinCost}
@@ -118,22 +88,8 @@ func TestHasher_P13_InteropPasslib(t *testing.T) {
 		"$2b$12$EixZaYVK1fsbw1ZfbX3OXePaWxn96p36WQoeG6Lruj3vjPGga31lW", "secret", true,
 	})
 
-	req, err := json.Marshal(map[string]any{"verify": checks, "make": passwords})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, "-c", interopScript)
-	cmd.Stdin = bytes.NewReader(req)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", python, err, stderr.String())
-	}
 	var res interopResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("python output %q: %v", out, err)
-	}
+	testenv.RunPython(t, python, interopScript, map[string]any{"verify": checks, "make": passwords}, &res)
 
 	if len(res.Verify) != len(checks) {
 		t.Fatalf("python answered %d checks, want %d", len(res.Verify), len(checks))

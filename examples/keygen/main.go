@@ -14,10 +14,6 @@
 package main
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -63,20 +59,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	pemBytes, err := key.MarshalPEM()
+	if err != nil {
+		return err
+	}
 	if *kid == "" {
 		if *kid, err = thumbprint(key); err != nil {
 			return err
 		}
 	}
-	k, err := jwt.NewSigningKey(*kid, alg, key)
-	if err != nil {
+	// The same key under its ID, for the printed set.
+	if key, err = jwt.ParseKeyPEM(*kid, alg, pemBytes); err != nil {
 		return err
 	}
-	pemBytes, err := k.MarshalPEM()
-	if err != nil {
-		return err
-	}
-	keys, err := jwt.NewKeySet(k)
+	keys, err := jwt.NewKeySet(key)
 	if err != nil {
 		return err
 	}
@@ -92,7 +88,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func generate(alg jwt.Algorithm, bits int) (crypto.Signer, error) {
+// generate returns a new key without ID. Only RSA needs more than
+// jwt.GenerateKey: a modulus size other than the minimum.
+func generate(alg jwt.Algorithm, bits int) (*jwt.Key, error) {
 	switch {
 	case !alg.Valid():
 		return nil, fmt.Errorf("unsupported algorithm %q", alg)
@@ -102,22 +100,18 @@ func generate(alg jwt.Algorithm, bits int) (crypto.Signer, error) {
 		if bits < jwt.MinRSABits {
 			return nil, fmt.Errorf("-bits %d: at least %d required", bits, jwt.MinRSABits)
 		}
-		return rsa.GenerateKey(rand.Reader, bits)
-	case alg == jwt.EdDSA:
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		return priv, err
+		priv, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			return nil, err
+		}
+		return jwt.NewSigningKey("", alg, priv)
 	}
-	curve := map[jwt.Algorithm]elliptic.Curve{jwt.ES256: elliptic.P256(), jwt.ES384: elliptic.P384(), jwt.ES512: elliptic.P521()}[alg]
-	return ecdsa.GenerateKey(curve, rand.Reader)
+	return jwt.GenerateKey("", alg)
 }
 
-// thumbprint returns the RFC 7638 SHA-256 thumbprint of the public key.
-func thumbprint(priv crypto.Signer) (string, error) {
-	tmp, err := jwt.NewSigningKey("", algFor(priv), priv)
-	if err != nil {
-		return "", err
-	}
-	set, err := jwt.NewKeySet(tmp)
+// thumbprint returns the RFC 7638 SHA-256 thumbprint of key's public half.
+func thumbprint(key *jwt.Key) (string, error) {
+	set, err := jwt.NewKeySet(key)
 	if err != nil {
 		return "", err
 	}
@@ -153,16 +147,6 @@ func thumbprint(priv crypto.Signer) (string, error) {
 	b.WriteByte('}')
 	sum := sha256.Sum256([]byte(b.String()))
 	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
-}
-
-func algFor(priv crypto.Signer) jwt.Algorithm {
-	switch k := priv.(type) {
-	case *rsa.PrivateKey:
-		return jwt.RS256
-	case *ecdsa.PrivateKey:
-		return map[int]jwt.Algorithm{256: jwt.ES256, 384: jwt.ES384, 521: jwt.ES512}[k.Curve.Params().BitSize]
-	}
-	return jwt.EdDSA
 }
 
 // writeNew creates path with mode 0600 and refuses to replace a file.

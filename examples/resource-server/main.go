@@ -52,6 +52,8 @@ type config struct {
 	issuer   string
 	audience string
 	algs     []jwt.Algorithm
+	// allowHTTP permits a plain-http JWKS URL, for a loopback host only.
+	allowHTTP bool
 }
 
 func parseConfig(args []string, output io.Writer) (config, error) {
@@ -79,6 +81,7 @@ func parseConfig(args []string, output io.Writer) (config, error) {
 	if c.issuer == "" {
 		c.issuer = u.Scheme + "://" + u.Host
 	}
+	c.allowHTTP = u.Scheme == "http" && isLoopback(u.Hostname())
 	return c, nil
 }
 
@@ -98,11 +101,10 @@ type app struct {
 }
 
 func newApp(cfg config, logger *slog.Logger) (*app, error) {
-	u, _ := url.Parse(cfg.jwksURL)
 	keys, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{
 		URL:        cfg.jwksURL,
 		Algorithms: cfg.algs,
-		AllowHTTP:  u.Scheme == "http" && isLoopback(u.Hostname()),
+		AllowHTTP:  cfg.allowHTTP,
 		Logger:     logger,
 	})
 	if err != nil {
@@ -125,10 +127,10 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 	mux.Handle("GET /admin", auth(middleware.RequireScope("admin")(http.HandlerFunc(admin))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if len(keys.Keys()) == 0 {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no keys yet"})
+			writeBody(w, http.StatusServiceUnavailable, healthNoKeys)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeBody(w, http.StatusOK, healthOK)
 	})
 	return &app{keys: keys, handler: mux}, nil
 }
@@ -138,9 +140,7 @@ func (a *app) Close() error { return a.keys.Close() }
 // whoami returns the verified claims of the caller's token.
 func whoami(w http.ResponseWriter, r *http.Request) {
 	c, _ := middleware.ClaimsFromContext(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(c.JSON())
+	writeBody(w, http.StatusOK, c.JSON())
 }
 
 func admin(w http.ResponseWriter, r *http.Request) {
@@ -148,11 +148,23 @@ func admin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "welcome, administrator", "sub": c.Subject})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// The /healthz answers never change, so they are encoded once.
+var (
+	healthOK     = []byte(`{"status":"ok"}` + "\n")
+	healthNoKeys = []byte(`{"status":"no keys yet"}` + "\n")
+)
+
+// writeJSON answers with v, a map of strings, which always encodes.
+func writeJSON(w http.ResponseWriter, status int, v map[string]string) {
+	body, _ := json.Marshal(v)
+	writeBody(w, status, append(body, '\n'))
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
 }
 
 // run serves until ctx ends, then shuts down gracefully. When ready is not

@@ -132,8 +132,8 @@ func TestResourceServer(t *testing.T) {
 			t.Errorf("%s: %d %q", name, res.StatusCode, res.Header.Get("WWW-Authenticate"))
 		}
 	}
-	if res, _ := get(t, base+"/healthz", ""); res.StatusCode != 200 {
-		t.Fatalf("/healthz: %d", res.StatusCode)
+	if res, body := get(t, base+"/healthz", ""); res.StatusCode != 200 || body != `{"status":"ok"}`+"\n" {
+		t.Fatalf("/healthz: %d %q", res.StatusCode, body)
 	}
 }
 
@@ -153,8 +153,8 @@ func TestResourceServer_IssuerDown(t *testing.T) {
 	if res, _ := get(t, base+"/whoami", tok.Raw); res.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("/whoami with the issuer down: %d", res.StatusCode)
 	}
-	if res, _ := get(t, base+"/healthz", ""); res.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("/healthz: %d", res.StatusCode)
+	if res, body := get(t, base+"/healthz", ""); res.StatusCode != http.StatusServiceUnavailable || body != `{"status":"no keys yet"}`+"\n" {
+		t.Fatalf("/healthz: %d %q", res.StatusCode, body)
 	}
 }
 
@@ -166,5 +166,18 @@ func TestResourceServer_RefusesPlainHTTPToRemoteHost(t *testing.T) {
 	cfg, err := parseConfig([]string{"-jwks", "https://login.example:8443/keys"}, io.Discard)
 	if err != nil || cfg.issuer != "https://login.example:8443" {
 		t.Fatalf("default issuer: %q %v", cfg.issuer, err)
+	}
+	for jwks, want := range map[string]bool{
+		"http://localhost:8000/jwks.json":  true,
+		"http://127.0.0.1:8000/jwks.json":  true,
+		"http://[::1]:8000/jwks.json":      true,
+		"http://issuer.example/jwks.json":  false,
+		"http://10.0.0.1/jwks.json":        false,
+		"https://login.example:8443/keys":  false,
+		"https://localhost:8443/jwks.json": false,
+	} {
+		if cfg, err := parseConfig([]string{"-jwks", jwks}, io.Discard); err != nil || cfg.allowHTTP != want {
+			t.Errorf("-jwks %s: allowHTTP %v, %v; want %v", jwks, cfg.allowHTTP, err, want)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,32 +19,7 @@ func TestLoginFlood_E14(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spends a few seconds of bcrypt work")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	getenv := func(k string) string {
-		if k == "JWT_SECRET" {
-			return strings.Repeat("flood-test-secret-", 3)
-		}
-		return ""
-	}
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, getenv, slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
-	}()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	base, _ := startServer(t, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	st, pair := postForm(t, base+"/token", url.Values{"username": {"johndoe"}, "password": {"secret"}}, "")
 	if st != http.StatusOK {

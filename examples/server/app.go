@@ -42,6 +42,9 @@ var publishedSecrets = map[string]bool{
 	"supersecretkeythatisatleast32bytes": true,
 }
 
+// healthOK is the constant /healthz answer, encoded once.
+var healthOK = []byte(`{"status":"ok"}` + "\n")
+
 // users is what the example needs from its user store.
 type users interface {
 	store.Users
@@ -137,11 +140,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		}
 		guard = th
 	}
-	if err := seedUsers(ctx, db); err != nil {
+	hasher := &password.Hasher{}
+	if err := seedUsers(ctx, db, hasher); err != nil {
 		return nil, err
 	}
-
-	hasher := &password.Hasher{}
 	tokens, err := middleware.NewTokenHandler(middleware.TokenHandlerConfig{
 		Users:       db,
 		UserWriter:  db,
@@ -185,7 +187,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+		_, _ = w.Write(healthOK)
 	})
 	a.handler = mux
 
@@ -267,11 +269,16 @@ func writeKeyFile(path string, key *jwt.Key) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(pemBytes); err != nil {
-		f.Close()
-		return err
+	_, err = f.Write(pemBytes)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	if err != nil {
+		// A half-written key file would be loaded, and refused, at the
+		// next start.
+		_ = os.Remove(path)
+	}
+	return err
 }
 
 func hmacKeys(cfg config, logger *slog.Logger) (*jwt.KeySet, error) {
@@ -290,38 +297,47 @@ func hmacKeys(cfg config, logger *slog.Logger) (*jwt.KeySet, error) {
 	return jwt.NewKeySet(key)
 }
 
-func seedUsers(ctx context.Context, db users) error {
-	if _, err := db.UserByUsername(ctx, "johndoe"); errors.Is(err, store.ErrNotFound) {
-		err := db.CreateUser(ctx, store.User{
-			ID:           jwt.NewID(),
+// seedUsers creates the recipe's demo users unless they exist: johndoe
+// with the recipe's own hash of "secret", and alice, disabled, whose
+// password "secret2" is hashed here.
+func seedUsers(ctx context.Context, db users, hasher *password.Hasher) error {
+	demo := []struct {
+		user     store.User
+		password string // hashed when user.PasswordHash is empty
+	}{
+		{user: store.User{
 			Username:     "johndoe",
 			PasswordHash: recipeHash,
 			Scopes:       []string{"me", "items"},
 			Profile:      map[string]string{"full_name": "John Doe", "email": "johndoe@example.com"},
-		})
-		if err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("creating the demo user: %w", err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("looking up the demo user: %w", err)
+		}},
+		{user: store.User{
+			Username: "alice",
+			Disabled: true,
+			Profile:  map[string]string{"full_name": "Alice Wonderson", "email": "alice@example.com"},
+		}, password: "secret2"},
 	}
-	if _, err := db.UserByUsername(ctx, "alice"); errors.Is(err, store.ErrNotFound) {
-		hash, err := (&password.Hasher{}).Hash("secret2")
-		if err != nil {
-			return err
+	for _, d := range demo {
+		u := d.user
+		_, err := db.UserByUsername(ctx, u.Username)
+		if err == nil {
+			continue
 		}
-		err = db.CreateUser(ctx, store.User{
-			ID:           jwt.NewID(),
-			Username:     "alice",
-			PasswordHash: hash,
-			Disabled:     true,
-			Profile:      map[string]string{"full_name": "Alice Wonderson", "email": "alice@example.com"},
-		})
-		if err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("creating the disabled demo user: %w", err)
+		if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("looking up the demo user %s: %w", u.Username, err)
 		}
-	} else if err != nil {
-		return err
+		if u.PasswordHash == "" {
+			hash, err := hasher.Hash(d.password)
+			if err != nil {
+				return err
+			}
+			u.PasswordHash = hash
+		}
+		u.ID = jwt.NewID()
+		// Another instance may have created the user meanwhile.
+		if err := db.CreateUser(ctx, u); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("creating the demo user %s: %w", u.Username, err)
+		}
 	}
 	return nil
 }

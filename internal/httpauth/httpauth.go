@@ -1,6 +1,7 @@
 // Package httpauth holds the wire details of RFC 6750 bearer
-// authentication: parsing the Authorization header and formatting
-// WWW-Authenticate challenges.
+// authentication: parsing the Authorization header, formatting
+// WWW-Authenticate challenges, and the lexical rules the jwt and
+// middleware packages share with them (scope tokens, ASCII case folding).
 package httpauth
 
 import (
@@ -35,7 +36,7 @@ const DefaultMaxHeaderBytes = 8<<10 + len("Bearer ")
 // never read; their presence next to a header is ambiguous.
 func BearerToken(r *http.Request, maxBytes int) (string, error) {
 	tok, err := BearerTokenUnchecked(r, maxBytes)
-	if err == nil && !isB64Token(tok) {
+	if err == nil && !IsB64Token(tok) {
 		return "", ErrMalformed
 	}
 	return tok, err
@@ -70,7 +71,7 @@ func BearerTokenUnchecked(r *http.Request, maxBytes int) (string, error) {
 // ParseBearer parses one Authorization header value.
 func ParseBearer(v string, maxBytes int) (string, error) {
 	tok, err := parseBearer(v, maxBytes)
-	if err == nil && !isB64Token(tok) {
+	if err == nil && !IsB64Token(tok) {
 		return "", ErrMalformed
 	}
 	return tok, err
@@ -86,7 +87,7 @@ func parseBearer(v string, maxBytes int) (string, error) {
 	}
 	v = trimSPHT(v)
 	const scheme = "bearer"
-	if len(v) < len(scheme) || !asciiEqualFold(v[:len(scheme)], scheme) {
+	if len(v) < len(scheme) || !EqualFoldASCII(v[:len(scheme)], scheme) {
 		return "", ErrNoCredentials
 	}
 	rest := v[len(scheme):]
@@ -108,9 +109,6 @@ func parseBearer(v string, maxBytes int) (string, error) {
 	return tok, nil
 }
 
-// IsB64Token reports whether s matches RFC 6750's b64token.
-func IsB64Token(s string) bool { return isB64Token(s) }
-
 // isTChar reports whether c may appear in an auth-scheme name (RFC 9110
 // §5.6.2 tchar).
 func isTChar(c byte) bool {
@@ -130,9 +128,9 @@ func trimSPHT(s string) string {
 	return s
 }
 
-// isB64Token reports whether s matches RFC 6750's
+// IsB64Token reports whether s matches RFC 6750's
 // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func isB64Token(s string) bool {
+func IsB64Token(s string) bool {
 	t := &b64TokenChar
 	i := 0
 	// Eight bytes per step with one branch; the byte loop below finds
@@ -166,12 +164,18 @@ var b64TokenChar = func() (t [256]uint8) {
 	return t
 }()
 
-func asciiEqualFold(a, b string) bool {
+// EqualFoldASCII reports whether a and b are equal under ASCII case
+// folding. Unlike strings.EqualFold it never matches a non-ASCII letter
+// ("ſ", the Kelvin sign) to an ASCII one, which protocol tokens require.
+func EqualFoldASCII(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := 0; i < len(a); i++ {
 		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
 		if 'A' <= x && x <= 'Z' {
 			x += 'a' - 'A'
 		}
@@ -179,6 +183,22 @@ func asciiEqualFold(a, b string) bool {
 			y += 'a' - 'A'
 		}
 		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidScopeToken reports whether s is an RFC 6749 §3.3 scope-token:
+// 1*( %x21 / %x23-5B / %x5D-7E ). Such tokens may be placed in a
+// [Challenge] scope attribute unchanged.
+func ValidScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7E || c == '"' || c == '\\' {
 			return false
 		}
 	}

@@ -276,3 +276,44 @@ func TestChallenge_H11_EveryByte(t *testing.T) {
 		}
 	}
 }
+
+func TestValidScopeToken(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"read", true},
+		{"!#[]~", true},
+		{"urn:example:read/write", true},
+		{"", false},
+		{"read write", false},
+		{`a"b`, false},
+		{`a\b`, false},
+		{"a\tb", false},
+		{"a\x7f", false},
+		{"ádmin", false},
+	} {
+		if got := httpauth.ValidScopeToken(tc.s); got != tc.want {
+			t.Errorf("ValidScopeToken(%q) = %t, want %t", tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestEqualFoldASCII(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"Bearer", "bearer", true},
+		{"AT+JWT", "at+jwt", true},
+		{"", "", true},
+		{"at+jwt", "at+jw", false},
+		{"@", "`", false},      // 0x40 and 0x60 differ by the case bit but are not letters
+		{"ſ", "s", false},      // Unicode folding would match these
+		{"\u212a", "k", false}, // the Kelvin sign
+	} {
+		if got := httpauth.EqualFoldASCII(tc.a, tc.b); got != tc.want {
+			t.Errorf("EqualFoldASCII(%q, %q) = %t, want %t", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -77,18 +78,6 @@ func TestSkipOrFail(t *testing.T) {
 	}
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 func TestReachable(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,8 +87,25 @@ func TestReachable(t *testing.T) {
 	if err := Reachable(l.Addr().String(), time.Second); err != nil {
 		t.Errorf("Reachable(listening %s): %v", l.Addr(), err)
 	}
-	if err := Reachable(closedAddr(t), time.Second); err == nil {
+	if err := Reachable(ClosedAddr(t), time.Second); err == nil {
 		t.Error("Reachable(closed port) = nil, want an error")
+	}
+}
+
+func TestSilentServer(t *testing.T) {
+	addr := SilentServer(t)
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatalf("dialling the silent server: %v", err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		t.Fatalf("writing to the silent server: %v", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	var ne net.Error
+	if n, err := conn.Read(make([]byte, 1)); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("read from the silent server = %d bytes, %v; want a timeout", n, err)
 	}
 }
 
@@ -110,7 +116,7 @@ func TestURLFromEnvironment(t *testing.T) {
 	}
 	defer l.Close()
 	up := "postgres://u@" + l.Addr().String() + "/db?sslmode=disable"
-	down := "redis://" + closedAddr(t) + "/0"
+	down := "redis://" + ClosedAddr(t) + "/0"
 
 	cases := []struct {
 		name     string

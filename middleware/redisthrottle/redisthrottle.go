@@ -51,9 +51,12 @@ type Throttle struct {
 	client  redis.UniversalClient
 	limiter *redis_rate.Limiter
 	prefix  string
-	policy  middleware.ThrottleConfig
+	now     func() time.Time
 	addrLim redis_rate.Limit
 	logger  *slog.Logger
+	// policyArgs is the ARGV of the scripts after the time, fixed by the
+	// policy.
+	policyArgs []any
 }
 
 var _ middleware.LoginGuard = (*Throttle)(nil)
@@ -80,13 +83,18 @@ func New(client redis.UniversalClient, cfg Config) (*Throttle, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// The hash must outlive both the failures and any attempt in flight.
+	ttl := max(p.ForgetAfter+p.MaxLockout, p.AttemptTimeout)
 	return &Throttle{
 		client:  client,
 		limiter: redis_rate.NewLimiter(client),
 		prefix:  cfg.Prefix,
-		policy:  p,
+		now:     p.Now,
 		addrLim: redis_rate.Limit{Rate: 1, Period: period, Burst: p.AddrBurst},
 		logger:  cfg.Logger,
+		policyArgs: []any{p.ForgetAfter.Milliseconds(), p.FreeFailures,
+			p.BaseLockout.Milliseconds(), p.MaxLockout.Milliseconds(),
+			max(p.AttemptTimeout.Milliseconds(), 1), ttl.Milliseconds()},
 	}, nil
 }
 
@@ -198,12 +206,8 @@ return 0
 
 // args returns the ARGV every script takes.
 func (t *Throttle) args() []any {
-	p := t.policy
-	// The hash must outlive both the failures and any attempt in flight.
-	ttl := max(p.ForgetAfter+p.MaxLockout, p.AttemptTimeout)
-	return []any{p.Now().UnixMilli(), p.ForgetAfter.Milliseconds(), p.FreeFailures,
-		p.BaseLockout.Milliseconds(), p.MaxLockout.Milliseconds(),
-		max(p.AttemptTimeout.Milliseconds(), 1), ttl.Milliseconds()}
+	args := make([]any, 0, 1+len(t.policyArgs))
+	return append(append(args, t.now().UnixMilli()), t.policyArgs...)
 }
 
 // Check reports how long the attempt must wait (0: go ahead). An allowed

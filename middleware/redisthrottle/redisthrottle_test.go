@@ -1,12 +1,13 @@
 package redisthrottle
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"sync"
-	"sync/atomic"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,19 +16,8 @@ import (
 
 	"github.com/jwtkit/jwtkit/internal/testenv"
 	"github.com/jwtkit/jwtkit/middleware"
+	"github.com/jwtkit/jwtkit/middleware/throttletest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func newThrottle(t *testing.T, policy middleware.ThrottleConfig) (*Throttle, *redis.Client) {
 	t.Helper()
@@ -59,7 +49,7 @@ func newThrottle(t *testing.T, policy middleware.ThrottleConfig) (*Throttle, *re
 }
 
 func TestThrottle_E14_SharedLockout(t *testing.T) {
-	clk := &clock{t: time.Now().Truncate(time.Millisecond)}
+	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := middleware.ThrottleConfig{Now: clk.Now, AddrRate: rate.Inf}
 	a, client := newThrottle(t, policy)
 	// A second instance on the same Redis and prefix shares the state.
@@ -89,25 +79,16 @@ func TestThrottle_E14_SharedLockout(t *testing.T) {
 	}
 	// Keys are hashed: the username never appears in Redis.
 	keys, err := client.Keys(ctx, a.prefix+"*").Result()
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys under the prefix: %q, %v; want some to inspect", keys, err)
 	}
 	for _, k := range keys {
 		for _, bad := range []string{"bob", "10.0.0"} {
-			if contains(k, bad) {
+			if strings.Contains(k, bad) {
 				t.Fatalf("key %q contains client text %q", k, bad)
 			}
 		}
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 func TestThrottle_E14_AddressBudget(t *testing.T) {
@@ -128,14 +109,24 @@ func TestThrottle_E14_AddressBudget(t *testing.T) {
 }
 
 func TestThrottle_RedisDownFailsClosed(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	client := redis.NewClient(&redis.Options{Addr: testenv.ClosedAddr(t), DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
 	defer client.Close()
-	th, err := New(client, Config{})
+	var logs bytes.Buffer
+	th, err := New(client, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := th.Check(t.Context(), "bob", "10.0.0.1"); err == nil {
 		t.Fatal("Check with Redis down returned no error; the login would proceed unthrottled")
+	}
+	// Outcomes have no error to return: each lost one is logged.
+	th.Failure(t.Context(), "bob", "10.0.0.1")
+	th.Success(t.Context(), "bob", "10.0.0.1")
+	th.Release(t.Context(), "bob", "10.0.0.1")
+	for _, msg := range []string{"recording a login failure failed", "resetting login failures failed", "releasing a login attempt failed"} {
+		if !strings.Contains(logs.String(), msg) {
+			t.Errorf("no %q in the log:\n%s", msg, logs.String())
+		}
 	}
 }
 
@@ -149,36 +140,8 @@ func TestNew_RejectsBadPrefix(t *testing.T) {
 	}
 }
 
-// checkAll runs n concurrent Checks for one account, alternating between
-// the throttles (instances), each from its own address, and returns how
-// many were let through.
-func checkAll(t *testing.T, ths []*Throttle, n int, username string) int {
-	t.Helper()
-	var (
-		wg      sync.WaitGroup
-		allowed atomic.Int32
-		failed  atomic.Int32
-	)
-	for i := range n {
-		wg.Go(func() {
-			d, err := ths[i%len(ths)].Check(context.Background(), username, fmt.Sprintf("198.51.100.%d", i))
-			switch {
-			case err != nil || d < 0:
-				failed.Add(1)
-			case d == 0:
-				allowed.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if failed.Load() > 0 {
-		t.Fatalf("%d Checks failed or returned a negative wait", failed.Load())
-	}
-	return int(allowed.Load())
-}
-
 func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
-	clk := &clock{t: time.Now().Truncate(time.Millisecond)}
+	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 3, AddrRate: rate.Inf}
 	a, client := newThrottle(t, policy)
 	b, err := New(client, Config{Prefix: a.prefix, Policy: policy})
@@ -189,7 +152,7 @@ func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
 	budget := policy.InFlightLimit(0)
 	// No outcome is recorded while the Checks run, as when every request
 	// is still hashing: across both instances only the budget may pass.
-	if got := checkAll(t, []*Throttle{a, b}, 40, "bob"); got != budget {
+	if got := throttletest.CheckAll(t, 40, "bob", a, b); got != budget {
 		t.Fatalf("%d of 40 concurrent attempts on two instances passed Check, budget %d", got, budget)
 	}
 	for i := range budget {
@@ -199,13 +162,13 @@ func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
 		t.Fatalf("after %d failures: wait %v err %v, want the 1s first lockout", budget, d, err)
 	}
 	clk.Advance(time.Second)
-	if got := checkAll(t, []*Throttle{a, b}, 20, "bob"); got != 1 {
+	if got := throttletest.CheckAll(t, 20, "bob", a, b); got != 1 {
 		t.Fatalf("%d of 20 concurrent attempts passed Check after a lockout, want 1", got)
 	}
 }
 
 func TestThrottle_E14_SuccessReleaseAndLapse(t *testing.T) {
-	clk := &clock{t: time.Now().Truncate(time.Millisecond)}
+	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 1, AddrRate: rate.Inf, AttemptTimeout: 500 * time.Millisecond}
 	th, client := newThrottle(t, policy)
 	ctx := t.Context()

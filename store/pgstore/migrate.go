@@ -103,23 +103,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 // none was left.
 func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err error) {
 	const op = "migrate"
-	quoted := pgx.Identifier{s.schema}.Sanitize()
-	versions := pgx.Identifier{s.schema, "schema_version"}.Sanitize()
 	err = s.inTx(ctx, op, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(s.schema)); err != nil {
+		if _, err := tx.Exec(ctx, s.q.migrateLock, s.q.migrateLockKey); err != nil {
 			return translate(ctx, op, err)
 		}
-		setup := `CREATE SCHEMA IF NOT EXISTS ` + quoted + `;
-			CREATE TABLE IF NOT EXISTS ` + versions + ` (
-				version    integer     PRIMARY KEY,
-				name       text        NOT NULL,
-				applied_at timestamptz NOT NULL DEFAULT now()
-			)`
-		if _, err := tx.Exec(ctx, setup); err != nil {
+		if _, err := tx.Exec(ctx, s.q.migrateSetup); err != nil {
 			return translate(ctx, op, err)
 		}
 		var current int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+versions).Scan(&current); err != nil {
+		if err := tx.QueryRow(ctx, s.q.migrateCurrent).Scan(&current); err != nil {
 			return translate(ctx, op, err)
 		}
 		if current >= len(ms) {
@@ -128,13 +120,13 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 		}
 		m := ms[current]
 		// SET LOCAL lasts until the end of this transaction.
-		if _, err := tx.Exec(ctx, `SET LOCAL search_path TO `+quoted); err != nil {
+		if _, err := tx.Exec(ctx, s.q.migrateSearchPath); err != nil {
 			return translate(ctx, op, err)
 		}
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return fmt.Errorf("pgstore: migration %s: %w", m.name, translate(ctx, op, err))
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO `+versions+` (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+		if _, err := tx.Exec(ctx, s.q.migrateRecord, m.version, m.name); err != nil {
 			return translate(ctx, op, err)
 		}
 		return nil

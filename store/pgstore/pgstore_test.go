@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -449,84 +448,6 @@ func TestSweptCutoffLeavesFamiliesRevoked(t *testing.T) {
 	}
 }
 
-// closedAddr returns a local address nobody listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
-// everyMethod calls every method of s once with valid arguments.
-func everyMethod(s *pgstore.Store) map[string]func(ctx context.Context) error {
-	now := time.Now()
-	f := store.Family{ID: "fam", Subject: "sub", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	tok := store.RefreshToken{ID: "tok", FamilyID: "fam", Subject: "sub", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
-	ref := store.TokenRef{ID: "jti", Subject: "sub", FamilyID: "fam", IssuedAt: now}
-	return map[string]func(ctx context.Context) error{
-		"Migrate":        s.Migrate,
-		"UserByUsername": func(ctx context.Context) error { _, err := s.UserByUsername(ctx, "u"); return err },
-		"UserByID":       func(ctx context.Context) error { _, err := s.UserByID(ctx, "u"); return err },
-		"CreateUser": func(ctx context.Context) error {
-			return s.CreateUser(ctx, store.User{ID: "u", Username: "u", PasswordHash: "h"})
-		},
-		"SetPasswordHash": func(ctx context.Context) error { return s.SetPasswordHash(ctx, "u", "h") },
-		"CreateFamily":    func(ctx context.Context) error { return s.CreateFamily(ctx, f, tok) },
-		"Rotate": func(ctx context.Context) error {
-			next := tok
-			next.ID = "tok2"
-			_, err := s.Rotate(ctx, store.Rotation{PresentedID: "tok", Subject: "sub", FamilyID: "fam", Next: next, Now: now})
-			return err
-		},
-		"RevokeFamily":  func(ctx context.Context) error { return s.RevokeFamily(ctx, "sub", "fam") },
-		"RevokeToken":   func(ctx context.Context) error { return s.RevokeToken(ctx, ref, now.Add(time.Hour)) },
-		"RevokeSubject": func(ctx context.Context) error { return s.RevokeSubject(ctx, "sub", now, time.Hour) },
-		"IsRevoked": func(ctx context.Context) error {
-			revoked, err := s.IsRevoked(ctx, ref)
-			if err == nil && !revoked {
-				return errors.New("IsRevoked answered false without error")
-			}
-			return err
-		},
-		"Sweep": func(ctx context.Context) error { _, err := s.Sweep(ctx, now, 0); return err },
-	}
-}
-
 func TestR13_Unreachable(t *testing.T) {
 	testenv.PostgresURL(t) // the same rules as the other tests
 	cases := []struct {
@@ -535,8 +456,8 @@ func TestR13_Unreachable(t *testing.T) {
 		deadline time.Duration
 		ctxErr   error // the context error the failure must wrap, if any
 	}{
-		{"ClosedPort", closedAddr(t), 2 * time.Second, nil},
-		{"SilentServer", silentServer(t), 300 * time.Millisecond, context.DeadlineExceeded},
+		{"ClosedPort", testenv.ClosedAddr(t), 2 * time.Second, nil},
+		{"SilentServer", testenv.SilentServer(t), 300 * time.Millisecond, context.DeadlineExceeded},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -553,22 +474,8 @@ func TestR13_Unreachable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for name, call := range everyMethod(s) {
-				ctx, cancel := context.WithTimeout(t.Context(), tc.deadline)
-				start := time.Now()
-				err := call(ctx)
-				elapsed := time.Since(start)
-				cancel()
-				if !errors.Is(err, store.ErrUnavailable) {
-					t.Errorf("%s: %v, want an error wrapping store.ErrUnavailable", name, err)
-				}
-				if tc.ctxErr != nil && !errors.Is(err, tc.ctxErr) {
-					t.Errorf("%s: %v, want it to wrap %v", name, err, tc.ctxErr)
-				}
-				if elapsed > tc.deadline+time.Second {
-					t.Errorf("%s returned after %v, want within the %v deadline", name, elapsed, tc.deadline)
-				}
-			}
+			storetest.Unavailable(t, stores(s), tc.deadline, tc.ctxErr,
+				storetest.Call{Name: "Migrate", Do: s.Migrate})
 		})
 	}
 }

@@ -30,10 +30,19 @@ type queries struct {
 	sweepDenylist string
 	sweepFamilies string
 	sweepCutoffs  string
+
+	migrateLock       string
+	migrateLockKey    int64 // the argument of migrateLock, see lockKey
+	migrateSetup      string
+	migrateCurrent    string
+	migrateSearchPath string
+	migrateRecord     string
 }
 
 func buildQueries(schema string) queries {
 	r := strings.NewReplacer(
+		"{schema}", pgx.Identifier{schema}.Sanitize(),
+		"{versions}", pgx.Identifier{schema, "schema_version"}.Sanitize(),
 		"{users}", pgx.Identifier{schema, "users"}.Sanitize(),
 		"{families}", pgx.Identifier{schema, "refresh_families"}.Sanitize(),
 		"{tokens}", pgx.Identifier{schema, "refresh_tokens"}.Sanitize(),
@@ -131,5 +140,17 @@ func buildQueries(schema string) queries {
 				WHERE f.subject = gone.subject AND f.created_at < gone.cutoff AND NOT f.revoked
 			)
 			SELECT count(*) FROM gone`),
+
+		migrateLock:    `SELECT pg_advisory_xact_lock($1)`,
+		migrateLockKey: lockKey(schema),
+		migrateSetup: r.Replace(`CREATE SCHEMA IF NOT EXISTS {schema};
+			CREATE TABLE IF NOT EXISTS {versions} (
+				version    integer     PRIMARY KEY,
+				name       text        NOT NULL,
+				applied_at timestamptz NOT NULL DEFAULT now()
+			)`),
+		migrateCurrent:    r.Replace(`SELECT coalesce(max(version), 0) FROM {versions}`),
+		migrateSearchPath: r.Replace(`SET LOCAL search_path TO {schema}`),
+		migrateRecord:     r.Replace(`INSERT INTO {versions} (version, name) VALUES ($1, $2)`),
 	}
 }

@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
@@ -72,11 +70,14 @@ type Config struct {
 // that share one hash tag, so it is atomic and runs unchanged on Redis
 // Cluster. A Store is safe for concurrent use.
 type Store struct {
-	client   redis.UniversalClient
-	prefix   string
-	waitAOF  bool
-	waitMS   int64
-	aofReady atomic.Bool // the server accepted a WAITAOF probe
+	client redis.UniversalClient
+	// subjectBase and jtiBase start the keys of a subject's records and
+	// of denylist entries; see [Store.subjectKeys] and [Store.jtiKey].
+	subjectBase string
+	jtiBase     string
+	waitAOF     bool
+	waitMS      int64
+	aofReady    atomic.Bool // the server accepted a WAITAOF probe
 }
 
 // New returns a Store using client and cfg. The client stays owned by the
@@ -107,19 +108,18 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 		}
 	}
 	return &Store{
-		client:  client,
-		prefix:  prefix,
-		waitAOF: cfg.WaitAOF,
-		waitMS:  max(wait.Milliseconds(), 1),
+		client:      client,
+		subjectBase: prefix + ":{",
+		jtiBase:     prefix + ":jti:{",
+		waitAOF:     cfg.WaitAOF,
+		waitMS:      max(wait.Milliseconds(), 1),
 	}, nil
 }
 
 // hashID is the key component for a caller-supplied string: the unpadded
-// base64url SHA-256, so no byte of the input reaches the key.
-func hashID(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
+// base64url SHA-256 (the derivation of [store.TokenID]), so no byte of the
+// input reaches the key.
+func hashID(s string) string { return store.TokenID(s) }
 
 // keys names the records of one subject. Every key of a subject carries
 // the same hash tag, so a script may touch any of them on Redis Cluster.
@@ -127,17 +127,19 @@ type keys struct{ base string }
 
 func (s *Store) subjectKeys(subject string) keys {
 	// 22 base64url characters: 132 bits of the subject's hash.
-	return keys{base: s.prefix + ":{" + hashID(subject)[:22] + "}"}
+	return keys{base: s.subjectBase + hashID(subject)[:22] + "}"}
 }
 
-func (k keys) family(familyID string) string { return k.base + ":fam:" + hashID(familyID) }
-func (k keys) token(tokenID string) string   { return k.base + ":tok:" + hashID(tokenID) }
-func (k keys) cutoff() string                { return k.base + ":cut" }
-func (k keys) horizon() string               { return k.base + ":horizon" }
+// family and token take the hashID of the family or token ID, which the
+// scripts also receive as an argument.
+func (k keys) family(famHash string) string { return k.base + ":fam:" + famHash }
+func (k keys) token(tokHash string) string  { return k.base + ":tok:" + tokHash }
+func (k keys) cutoff() string               { return k.base + ":cut" }
+func (k keys) horizon() string              { return k.base + ":horizon" }
 
 // jtiKey names the denylist entry of an access token. It is keyed by the
 // jti alone, under its own hash tag: the hash is the tag.
-func (s *Store) jtiKey(jti string) string { return s.prefix + ":jti:{" + hashID(jti) + "}" }
+func (s *Store) jtiKey(jti string) string { return s.jtiBase + hashID(jti) + "}" }
 
 // micros formats t as integer microseconds since the Unix epoch, the unit
 // of every time the scripts compare. Integers of this size are exact in
@@ -187,13 +189,13 @@ func translate(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w: %w", op, store.ErrUnavailable, err)
 }
 
-// run executes sc. Writes go through [Store.runDurable] when WaitAOF is
-// set.
-func (s *Store) run(ctx context.Context, op string, sc *redis.Script, write bool, keys []string, args ...any) (any, error) {
+// run executes sc, through [Store.runDurable] when WaitAOF is set: every
+// script writes.
+func (s *Store) run(ctx context.Context, op string, sc *redis.Script, keys []string, args ...any) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, unavailable(op, err)
 	}
-	if write && s.waitAOF {
+	if s.waitAOF {
 		return s.runDurable(ctx, op, sc, keys, args...)
 	}
 	v, err := sc.Run(ctx, s.client, keys, args...).Result()
@@ -272,14 +274,11 @@ func reply(op string, v any) ([]string, error) {
 	}
 	out := make([]string, len(arr))
 	for i, e := range arr {
-		switch e := e.(type) {
-		case string:
-			out[i] = e
-		case int64:
-			out[i] = strconv.FormatInt(e, 10)
-		default:
+		str, ok := e.(string) // the scripts return strings only
+		if !ok {
 			return nil, fmt.Errorf("redisstore: %s: %w: unexpected reply element %T", op, store.ErrUnavailable, e)
 		}
+		out[i] = str
 	}
 	return out, nil
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -300,7 +300,7 @@ func short(s string) string {
 	return s
 }
 
-// pttl returns the TTL of every key of prefix whose kind (":fam:",
+// pttls returns the TTL of every key of prefix whose kind (":fam:",
 // ":tok:", ":cut", ":jti:") matches.
 func pttls(t *testing.T, prefix, kind string) []time.Duration {
 	t.Helper()
@@ -479,77 +479,6 @@ func TestRotateRetryOfSuccessfulRotation(t *testing.T) {
 	}
 }
 
-// closedAddr returns a local address nobody listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
-// everyMethod calls every method of s once with valid arguments. IsRevoked
-// reports "false without error" as an error: it must never happen here.
-func everyMethod(s *redisstore.Store) map[string]func(ctx context.Context) error {
-	now := time.Now()
-	f := store.Family{ID: "fam", Subject: "sub", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	tok := store.RefreshToken{ID: "tok", FamilyID: "fam", Subject: "sub", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
-	ref := store.TokenRef{ID: "jti", Subject: "sub", FamilyID: "fam", IssuedAt: now}
-	return map[string]func(ctx context.Context) error{
-		"CreateFamily": func(ctx context.Context) error { return s.CreateFamily(ctx, f, tok) },
-		"Rotate": func(ctx context.Context) error {
-			next := tok
-			next.ID = "tok2"
-			_, err := s.Rotate(ctx, store.Rotation{PresentedID: "tok", Subject: "sub", FamilyID: "fam", Next: next, Now: now})
-			return err
-		},
-		"RevokeFamily":  func(ctx context.Context) error { return s.RevokeFamily(ctx, "sub", "fam") },
-		"RevokeToken":   func(ctx context.Context) error { return s.RevokeToken(ctx, ref, now.Add(time.Hour)) },
-		"RevokeSubject": func(ctx context.Context) error { return s.RevokeSubject(ctx, "sub", now, time.Hour) },
-		"IsRevoked": func(ctx context.Context) error {
-			revoked, err := s.IsRevoked(ctx, ref)
-			if err == nil && !revoked {
-				return errors.New("IsRevoked answered false without error")
-			}
-			return err
-		},
-	}
-}
-
 func TestS04_UnavailableIsNeverNotRevoked(t *testing.T) {
 	testenv.RedisURL(t) // the same rules as the other tests
 	closed := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
@@ -561,11 +490,11 @@ func TestS04_UnavailableIsNeverNotRevoked(t *testing.T) {
 		ctxErr   error
 	}{
 		{"ClosedClient", closed, 2 * time.Second, nil},
-		{"WrongPort", redis.NewClient(&redis.Options{Addr: closedAddr(t)}), 3 * time.Second, nil},
+		{"WrongPort", redis.NewClient(&redis.Options{Addr: testenv.ClosedAddr(t)}), 3 * time.Second, nil},
 		// go-redis applies ctx deadlines to socket I/O only with
 		// ContextTimeoutEnabled (see the package documentation); no socket
 		// timeouts of its own here, so only the context can end the calls.
-		{"SilentServer", redis.NewClient(&redis.Options{Addr: silentServer(t), ReadTimeout: -1, WriteTimeout: -1,
+		{"SilentServer", redis.NewClient(&redis.Options{Addr: testenv.SilentServer(t), ReadTimeout: -1, WriteTimeout: -1,
 			ContextTimeoutEnabled: true}), 300 * time.Millisecond, context.DeadlineExceeded},
 	}
 	for _, tc := range cases {
@@ -575,23 +504,9 @@ func TestS04_UnavailableIsNeverNotRevoked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for name, call := range everyMethod(s) {
-				ctx, cancel := context.WithTimeout(t.Context(), tc.deadline)
-				start := time.Now()
-				err := call(ctx)
-				elapsed := time.Since(start)
-				cancel()
-				if !errors.Is(err, store.ErrUnavailable) {
-					t.Errorf("%s: %v, want an error wrapping store.ErrUnavailable", name, err)
-				}
+			for name, err := range storetest.Unavailable(t, storetest.Stores{Refresh: s, Revocations: s}, tc.deadline, tc.ctxErr) {
 				if errors.Is(err, redis.Nil) {
 					t.Errorf("%s: %v wraps redis.Nil", name, err)
-				}
-				if tc.ctxErr != nil && !errors.Is(err, tc.ctxErr) {
-					t.Errorf("%s: %v, want it to wrap %v", name, err, tc.ctxErr)
-				}
-				if elapsed > tc.deadline+time.Second {
-					t.Errorf("%s returned after %v, want within %v", name, elapsed, tc.deadline)
 				}
 			}
 		})
@@ -722,19 +637,16 @@ func TestWaitAOF(t *testing.T) {
 
 // serverAtLeast reports whether INFO text names a redis_version >= major.minor.
 func serverAtLeast(info string, major, minor int) bool {
-	m := regexp.MustCompile(`redis_version:(\d+)\.(\d+)`).FindStringSubmatch(info)
+	m := versionPattern.FindStringSubmatch(info)
 	if m == nil {
 		return false
 	}
-	var ma, mi int
-	for _, ch := range m[1] {
-		ma = ma*10 + int(ch-'0')
-	}
-	for _, ch := range m[2] {
-		mi = mi*10 + int(ch-'0')
-	}
+	ma, _ := strconv.Atoi(m[1]) // digits only: the pattern matched
+	mi, _ := strconv.Atoi(m[2])
 	return ma > major || ma == major && mi >= minor
 }
+
+var versionPattern = regexp.MustCompile(`redis_version:(\d+)\.(\d+)`)
 
 func benchStores(b *testing.B) storetest.Stores {
 	s, _ := newStore(b)

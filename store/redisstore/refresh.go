@@ -32,9 +32,10 @@ func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.Re
 		exp = f.ExpiresAt
 	}
 	k := s.subjectKeys(f.Subject)
-	v, err := s.run(ctx, op, createFamilyScript, true,
-		[]string{k.family(f.ID), k.token(first.ID), k.cutoff(), k.horizon()},
-		micros(f.CreatedAt), micros(f.ExpiresAt), hashID(first.ID), hashID(f.ID),
+	famHash, tokHash := hashID(f.ID), hashID(first.ID)
+	v, err := s.run(ctx, op, createFamilyScript,
+		[]string{k.family(famHash), k.token(tokHash), k.cutoff(), k.horizon()},
+		micros(f.CreatedAt), micros(f.ExpiresAt), tokHash, famHash,
 		micros(first.IssuedAt), micros(exp),
 		retention(f.ExpiresAt.Sub(f.CreatedAt), f.ExpiresAt))
 	if err != nil {
@@ -74,15 +75,13 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: next token names family %q of %q, want %q of %q",
 			op, r.Next.FamilyID, r.Next.Subject, r.FamilyID, r.Subject)
 	}
-	grace := r.Grace.Microseconds()
-	if grace < 0 {
-		grace = 0
-	}
+	grace := max(r.Grace.Microseconds(), 0)
 	k := s.subjectKeys(r.Subject)
-	v, err := s.run(ctx, op, rotateScript, true,
-		[]string{k.family(r.FamilyID), k.token(r.PresentedID), k.token(r.Next.ID), k.cutoff()},
-		hashID(r.PresentedID), hashID(r.FamilyID), micros(r.Now), strconv.FormatInt(grace, 10),
-		hashID(r.Next.ID), micros(r.Next.IssuedAt), micros(r.Next.ExpiresAt))
+	famHash, presentedHash, nextHash := hashID(r.FamilyID), hashID(r.PresentedID), hashID(r.Next.ID)
+	v, err := s.run(ctx, op, rotateScript,
+		[]string{k.family(famHash), k.token(presentedHash), k.token(nextHash), k.cutoff()},
+		presentedHash, famHash, micros(r.Now), strconv.FormatInt(grace, 10),
+		nextHash, micros(r.Next.IssuedAt), micros(r.Next.ExpiresAt))
 	if err != nil {
 		return store.RefreshToken{}, err
 	}
@@ -127,6 +126,6 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 func (s *Store) RevokeFamily(ctx context.Context, subject, familyID string) error {
 	const op = "revoke family"
 	k := s.subjectKeys(subject)
-	_, err := s.run(ctx, op, revokeFamilyScript, true, []string{k.family(familyID)})
+	_, err := s.run(ctx, op, revokeFamilyScript, []string{k.family(hashID(familyID))})
 	return err
 }

@@ -25,7 +25,7 @@ func (s *Store) RevokeToken(ctx context.Context, t store.TokenRef, until time.Ti
 	if !t.IssuedAt.IsZero() {
 		span = until.Sub(t.IssuedAt)
 	}
-	_, err := s.run(ctx, op, revokeTokenScript, true, []string{s.jtiKey(t.ID)}, retention(span, until))
+	_, err := s.run(ctx, op, revokeTokenScript, []string{s.jtiKey(t.ID)}, retention(span, until))
 	return err
 }
 
@@ -44,7 +44,7 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time,
 	}
 	maxAge = max(maxAge, 0)
 	k := s.subjectKeys(subject)
-	_, err := s.run(ctx, op, revokeSubjectScript, true, []string{k.cutoff(), k.horizon()},
+	_, err := s.run(ctx, op, revokeSubjectScript, []string{k.cutoff(), k.horizon()},
 		ceilMicros(at), retention(maxAge, at.Add(maxAge)))
 	return err
 }
@@ -74,7 +74,7 @@ func (s *Store) IsRevoked(ctx context.Context, t store.TokenRef) (bool, error) {
 	denied := pipe.Exists(ctx, s.jtiKey(t.ID))
 	var fam *redis.SliceCmd
 	if t.FamilyID != "" {
-		fam = pipe.HMGet(ctx, k.family(t.FamilyID), "revoked", "created")
+		fam = pipe.HMGet(ctx, k.family(hashID(t.FamilyID)), "revoked", "created")
 	}
 	cut := pipe.Get(ctx, k.cutoff())
 	// Exec's own error is the first command error, which may be the

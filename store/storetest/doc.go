@@ -10,7 +10,9 @@
 //	}
 //
 // A nil field in [Stores] skips the suites that need it. Benchmarks reuse
-// [BenchmarkRotate] and [BenchmarkIsRevoked] the same way.
+// [BenchmarkRotate] and [BenchmarkIsRevoked] the same way, and
+// [Unavailable] checks, on handles to a server that is down, that every
+// method fails closed.
 //
 // # Suites
 //

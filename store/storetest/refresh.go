@@ -88,11 +88,7 @@ func (st *suite) testRefresh(t *testing.T) {
 		_, rt1 := fx.defaultFamily()
 		now := fx.at(time.Second)
 		r := rotation(rt1, now, 0)
-		first, err := fx.s.Refresh.Rotate(fx.ctx(), r)
-		if err != nil {
-			t.Fatalf("Rotate: %v", err)
-		}
-		fx.checkSuccessor(first, r)
+		first := fx.mustRotateReq(r)
 		for i := range 2 {
 			again, err := fx.s.Refresh.Rotate(fx.ctx(), r)
 			if err != nil {
@@ -115,10 +111,7 @@ func (st *suite) testRefresh(t *testing.T) {
 		fx := st.open(t, capRefresh)
 		_, rt1 := fx.defaultFamily()
 		r := rotation(rt1, fx.at(time.Second), 0)
-		rt2, err := fx.s.Refresh.Rotate(fx.ctx(), r)
-		if err != nil {
-			t.Fatalf("Rotate: %v", err)
-		}
+		rt2 := fx.mustRotateReq(r)
 		r.Next.ID = newTokenID()
 		if _, err := fx.s.Refresh.Rotate(fx.ctx(), r); !errors.Is(err, store.ErrReused) {
 			t.Fatalf("Rotate of a consumed token with another successor: %v, want ErrReused", err)
@@ -209,10 +202,7 @@ func (st *suite) testRefresh(t *testing.T) {
 		t1 := fx.at(time.Second)
 		fx.mustRotateGrace(rt1, t1, grace)
 		r := rotation(rt1, t1.Add(time.Second), grace)
-		rt2b, err := fx.s.Refresh.Rotate(fx.ctx(), r)
-		if err != nil {
-			t.Fatalf("grace retry: %v", err)
-		}
+		rt2b := fx.mustRotateReq(r)
 		again, err := fx.s.Refresh.Rotate(fx.ctx(), r)
 		if err != nil {
 			t.Fatalf("repeat of the grace retry: %v, want the same successor", err)
@@ -471,5 +461,53 @@ func (st *suite) testRefresh(t *testing.T) {
 		fx.mustRotate(rt1, fx.at(2*time.Second))
 		fx.mustRotate(other, fx.at(2*time.Second))
 		fx.mustRotate(stranger, fx.at(2*time.Second))
+	})
+
+	t.Run("R11_SuccessorOfAnotherFamilyRefused", func(t *testing.T) {
+		// A successor naming another family or subject breaks Rotate's
+		// precondition: the call fails with an error that is none of the
+		// sentinels, and consumes nothing.
+		fx := st.open(t, capRefresh)
+		_, rt1 := fx.defaultFamily()
+		for _, bad := range []func(*store.RefreshToken){
+			func(n *store.RefreshToken) { n.FamilyID = newID("fam") },
+			func(n *store.RefreshToken) { n.Subject = newID("sub") },
+		} {
+			r := rotation(rt1, fx.at(time.Second), 0)
+			bad(&r.Next)
+			if _, err := fx.s.Refresh.Rotate(fx.ctx(), r); err == nil || isAny(err, sentinels...) {
+				t.Fatalf("Rotate with successor of fam=%q sub=%q: %v, want an error wrapping no sentinel",
+					short(r.Next.FamilyID), short(r.Next.Subject), err)
+			}
+		}
+		fx.mustRotate(rt1, fx.at(2*time.Second))
+	})
+
+	t.Run("CreateFamilyFirstTokenOfAnotherFamilyRefused", func(t *testing.T) {
+		fx := st.open(t, capRefresh)
+		sub := newID("sub")
+		f := store.Family{ID: newID("fam"), Subject: sub, CreatedAt: fx.base, ExpiresAt: fx.at(defaultFamilyLife)}
+		var refused []store.RefreshToken
+		for _, bad := range []func(*store.RefreshToken){
+			func(tok *store.RefreshToken) { tok.FamilyID = newID("fam") },
+			func(tok *store.RefreshToken) { tok.Subject = newID("sub") },
+		} {
+			first := successor(store.RefreshToken{FamilyID: f.ID, Subject: sub}, fx.base)
+			bad(&first)
+			if err := fx.s.Refresh.CreateFamily(fx.ctx(), f, first); err == nil || isAny(err, sentinels...) {
+				t.Fatalf("CreateFamily with first token of fam=%q sub=%q: %v, want an error wrapping no sentinel",
+					short(first.FamilyID), short(first.Subject), err)
+			}
+			refused = append(refused, first)
+		}
+		// Neither the family nor the refused tokens were stored.
+		first := successor(store.RefreshToken{FamilyID: f.ID, Subject: sub}, fx.base)
+		if err := fx.s.Refresh.CreateFamily(fx.ctx(), f, first); err != nil {
+			t.Fatalf("CreateFamily after the refused attempts: %v", err)
+		}
+		for _, tok := range refused {
+			tok.FamilyID, tok.Subject = f.ID, sub
+			fx.wantRotateErr(tok, fx.at(time.Second), 0, store.ErrNotFound)
+		}
 	})
 }

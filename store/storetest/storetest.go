@@ -237,10 +237,16 @@ func (fx *fixture) mustRotate(tok store.RefreshToken, now time.Time) store.Refre
 // mustRotateGrace is mustRotate with a grace window.
 func (fx *fixture) mustRotateGrace(tok store.RefreshToken, now time.Time, grace time.Duration) store.RefreshToken {
 	fx.t.Helper()
-	r := rotation(tok, now, grace)
+	return fx.mustRotateReq(rotation(tok, now, grace))
+}
+
+// mustRotateReq sends r and fails the test unless the requested successor
+// is returned.
+func (fx *fixture) mustRotateReq(r store.Rotation) store.RefreshToken {
+	fx.t.Helper()
 	got, err := fx.s.Refresh.Rotate(fx.ctx(), r)
 	if err != nil {
-		fx.t.Fatalf("Rotate(%s) at %s: %v", short(tok.ID), fx.rel(now), err)
+		fx.t.Fatalf("Rotate(%s) at %s: %v", short(r.PresentedID), fx.rel(r.Now), err)
 	}
 	fx.checkSuccessor(got, r)
 	return got
@@ -311,6 +317,9 @@ func accessRef(tok store.RefreshToken, iat time.Time) store.TokenRef {
 func (fx *fixture) rel(t time.Time) string {
 	return fmt.Sprintf("base%+v", t.Sub(fx.base))
 }
+
+// sentinels are the errors of package store a caller tests for.
+var sentinels = []error{store.ErrNotFound, store.ErrExists, store.ErrReused, store.ErrRevoked, store.ErrExpired, store.ErrUnavailable}
 
 // isAny reports whether err matches one of targets.
 func isAny(err error, targets ...error) bool {

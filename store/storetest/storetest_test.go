@@ -87,6 +87,14 @@ func TestFaultyBackend(t *testing.T) {
 	if fault == "" {
 		t.Skip("run by TestSuiteDetectsFaults")
 	}
+	if fault == "AnswersWhenDown" {
+		// A backend that answers is not down: Unavailable must fail it.
+		t.Run("Unavailable", func(t *testing.T) {
+			s := memstore.New()
+			storetest.Unavailable(t, storetest.Stores{Users: s, UserWriter: s, Refresh: s, Revocations: s, Sweeper: s}, time.Second, nil)
+		})
+		return
+	}
 	storetest.RunWithOptions(t, func(t *testing.T) storetest.Stores {
 		s := &faulty{Store: memstore.New(), fault: fault}
 		return storetest.Stores{Users: s, UserWriter: s, Refresh: s, Revocations: s, Sweeper: s}
@@ -112,6 +120,7 @@ func TestSuiteDetectsFaults(t *testing.T) {
 		{"SameSecondCountsAsAfter", []string{"Revocations/R08_IsRevokedSubjectCutoff/R08_SameSecondNoFamily"}},
 		{"SweepDoesNothing", []string{"Sweep/R16_SweepDeletesExpiredKeepsLive", "Sweep/R16_SweepLimit"}},
 		{"UsernameCaseInsensitive", []string{"Users/NotFound/UsernameCaseDiffers", "Users/S07_InjectionUsernamesRoundTrip"}},
+		{"AnswersWhenDown", []string{"Unavailable"}},
 	}
 	exe, err := os.Executable()
 	if err != nil {
