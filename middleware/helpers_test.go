@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 	"github.com/jwtkit/jwtkit/password"
@@ -39,24 +40,10 @@ const (
 	bodyInvalidRequest   = `{"detail":"Invalid request"}` + "\n"
 	bodyForbidden        = `{"detail":"Not enough permissions"}` + "\n"
 	bodyUnavailable      = `{"detail":"Service unavailable"}` + "\n"
-
-	bodyBadCredentials = `{"detail":"Incorrect username or password","error":"invalid_grant","error_description":"incorrect username or password"}` + "\n"
-	bodyBadRefresh     = `{"detail":"Invalid refresh token","error":"invalid_grant","error_description":"the refresh token is invalid, expired or revoked"}` + "\n"
-	bodyStoreDown      = `{"detail":"Service unavailable","error":"temporarily_unavailable","error_description":"the service cannot answer now; retry later"}` + "\n"
-	bodyBusy           = `{"detail":"Service busy","error":"temporarily_unavailable","error_description":"too many logins in progress; retry later"}` + "\n"
-	bodyUnsupported    = `{"detail":"Unsupported grant type","error":"unsupported_grant_type","error_description":"supported grant types: password, refresh_token"}` + "\n"
 )
 
 func challengeScope(scope string) string {
 	return `Bearer error="insufficient_scope", error_description="the token lacks a required scope", scope="` + scope + `"`
-}
-
-func bodyInvalidReq(desc string) string {
-	return `{"detail":"Invalid request: ` + desc + `","error":"invalid_request","error_description":"` + desc + `"}` + "\n"
-}
-
-func bodyInvalidScope(desc string) string {
-	return `{"detail":"Invalid scope","error":"invalid_scope","error_description":"` + desc + `"}` + "\n"
 }
 
 const (
@@ -174,9 +161,9 @@ func (f *fixture) issuerAt(t testing.TB, at time.Time) *jwt.Issuer {
 
 // tokenHandler returns a TokenHandler on the fixture with refresh and
 // revocation stores; mod may adjust the config.
-func (f *fixture) tokenHandler(t testing.TB, mod func(*middleware.TokenHandlerConfig)) *middleware.TokenHandler {
+func (f *fixture) tokenHandler(t testing.TB, mod func(*authserver.TokenHandlerConfig)) *authserver.TokenHandler {
 	t.Helper()
-	cfg := middleware.TokenHandlerConfig{
+	cfg := authserver.TokenHandlerConfig{
 		Users:       f.store,
 		Passwords:   f.hasher,
 		Issuer:      f.issuer,
@@ -188,7 +175,7 @@ func (f *fixture) tokenHandler(t testing.TB, mod func(*middleware.TokenHandlerCo
 	if mod != nil {
 		mod(&cfg)
 	}
-	h, err := middleware.NewTokenHandler(cfg)
+	h, err := authserver.NewTokenHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,20 +92,6 @@ func detailBody(detail string) []byte {
 	return append(body, '\n')
 }
 
-func writeDetail(w http.ResponseWriter, status int, detail string) {
-	writeBody(w, status, detailBody(detail))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		// Only fixed, marshalable values reach here.
-		writeBody(w, http.StatusInternalServerError, detailBody("Internal error"))
-		return
-	}
-	writeBody(w, status, append(body, '\n'))
-}
-
 // writeBody writes body, JSON ending in a newline. It does not modify
 // body, which may be shared by many responses.
 func writeBody(w http.ResponseWriter, status int, body []byte) {

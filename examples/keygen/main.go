@@ -7,7 +7,7 @@
 //
 // The key ID defaults to the key's RFC 7638 thumbprint. Load the key with
 // jwt.LoadKeyFile(kid, alg, path); publish its public half with
-// middleware.NewJWKSHandler, or serve the printed set as is.
+// authserver.NewJWKSHandler, or serve the printed set as is.
 //
 // keygen never overwrites a file: remove an old key deliberately, after
 // every token it signed has expired.

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/jwt"
-	"github.com/jwtkit/jwtkit/middleware"
 )
 
 const testIssuer = "https://issuer.example"
@@ -77,7 +77,7 @@ func TestResourceServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwks, err := middleware.NewJWKSHandler(keys)
+	jwks, err := authserver.NewJWKSHandler(keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
-	"github.com/jwtkit/jwtkit/middleware/redisthrottle"
+	"github.com/jwtkit/jwtkit/authserver/redisthrottle"
 	"github.com/jwtkit/jwtkit/password"
 	"github.com/jwtkit/jwtkit/store"
 	"github.com/jwtkit/jwtkit/store/memstore"
@@ -90,7 +91,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		refresh     store.RefreshTokens
 		revocations store.Revocations
 		sweeper     store.Sweeper
-		guard       middleware.LoginGuard = middleware.NewLoginThrottle(middleware.ThrottleConfig{})
+		guard       authserver.LoginGuard = authserver.NewLoginThrottle(authserver.ThrottleConfig{})
 	)
 	switch cfg.store {
 	case "memory":
@@ -144,7 +145,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	if err := seedUsers(ctx, db, hasher); err != nil {
 		return nil, err
 	}
-	tokens, err := middleware.NewTokenHandler(middleware.TokenHandlerConfig{
+	tokens, err := authserver.NewTokenHandler(authserver.TokenHandlerConfig{
 		Users:       db,
 		UserWriter:  db,
 		Passwords:   hasher,
@@ -179,7 +180,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	mux.Handle("GET /users/me/", me)
 	if !keys.Active().IsSymmetric() {
 		// Resource servers verify with the public keys alone.
-		jwks, err := middleware.NewJWKSHandler(keys)
+		jwks, err := authserver.NewJWKSHandler(keys)
 		if err != nil {
 			return nil, err
 		}

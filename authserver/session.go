@@ -1,4 +1,4 @@
-package middleware
+package authserver
 
 import (
 	"context"
@@ -147,7 +147,7 @@ func (h *TokenHandler) revokeFamily(r *http.Request, subject, familyID string) e
 
 // ErrNoRevocationStore is returned by RevokeAll when the handler has no
 // revocation store.
-var ErrNoRevocationStore = errors.New("middleware: no revocation store configured")
+var ErrNoRevocationStore = errors.New("authserver: no revocation store configured")
 
 // RevokeAll revokes every token issued to subject (a user ID) before now:
 // access tokens and every refresh family. Use it after a password change

@@ -1,4 +1,4 @@
-package middleware_test
+package authserver_test
 
 import (
 	"context"

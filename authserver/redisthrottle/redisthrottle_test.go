@@ -14,12 +14,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
+	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/internal/testenv"
-	"github.com/jwtkit/jwtkit/middleware"
-	"github.com/jwtkit/jwtkit/middleware/throttletest"
+	"github.com/jwtkit/jwtkit/authserver/throttletest"
 )
 
-func newThrottle(t *testing.T, policy middleware.ThrottleConfig) (*Throttle, *redis.Client) {
+func newThrottle(t *testing.T, policy authserver.ThrottleConfig) (*Throttle, *redis.Client) {
 	t.Helper()
 	opts, err := redis.ParseURL(testenv.RedisURL(t))
 	if err != nil {
@@ -50,7 +50,7 @@ func newThrottle(t *testing.T, policy middleware.ThrottleConfig) (*Throttle, *re
 
 func TestThrottle_E14_SharedLockout(t *testing.T) {
 	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
-	policy := middleware.ThrottleConfig{Now: clk.Now, AddrRate: rate.Inf}
+	policy := authserver.ThrottleConfig{Now: clk.Now, AddrRate: rate.Inf}
 	a, client := newThrottle(t, policy)
 	// A second instance on the same Redis and prefix shares the state.
 	b, err := New(client, Config{Prefix: a.prefix, Policy: policy})
@@ -92,7 +92,7 @@ func TestThrottle_E14_SharedLockout(t *testing.T) {
 }
 
 func TestThrottle_E14_AddressBudget(t *testing.T) {
-	th, _ := newThrottle(t, middleware.ThrottleConfig{AddrRate: rate.Every(time.Minute), AddrBurst: 3})
+	th, _ := newThrottle(t, authserver.ThrottleConfig{AddrRate: rate.Every(time.Minute), AddrBurst: 3})
 	ctx := t.Context()
 	for i := range 3 {
 		if d, err := th.Check(ctx, "u"+string(rune('a'+i)), "198.51.100.1"); err != nil || d != 0 {
@@ -142,7 +142,7 @@ func TestNew_RejectsBadPrefix(t *testing.T) {
 
 func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
 	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
-	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 3, AddrRate: rate.Inf}
+	policy := authserver.ThrottleConfig{Now: clk.Now, FreeFailures: 3, AddrRate: rate.Inf}
 	a, client := newThrottle(t, policy)
 	b, err := New(client, Config{Prefix: a.prefix, Policy: policy})
 	if err != nil {
@@ -169,7 +169,7 @@ func TestThrottle_E14_ConcurrentAttemptsShareBudget(t *testing.T) {
 
 func TestThrottle_E14_SuccessReleaseAndLapse(t *testing.T) {
 	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
-	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 1, AddrRate: rate.Inf, AttemptTimeout: 500 * time.Millisecond}
+	policy := authserver.ThrottleConfig{Now: clk.Now, FreeFailures: 1, AddrRate: rate.Inf, AttemptTimeout: 500 * time.Millisecond}
 	th, client := newThrottle(t, policy)
 	ctx := t.Context()
 	acct := th.key("acct", "bob")
@@ -213,7 +213,7 @@ func TestThrottle_E14_SuccessReleaseAndLapse(t *testing.T) {
 }
 
 func TestThrottle_AddressRefusalTakesNoAccountPlace(t *testing.T) {
-	th, _ := newThrottle(t, middleware.ThrottleConfig{FreeFailures: 1, AddrRate: rate.Every(time.Minute), AddrBurst: 1})
+	th, _ := newThrottle(t, authserver.ThrottleConfig{FreeFailures: 1, AddrRate: rate.Every(time.Minute), AddrBurst: 1})
 	ctx := t.Context()
 	if d, err := th.Check(ctx, "bob", "198.51.100.1"); err != nil || d != 0 {
 		t.Fatalf("first attempt: %v %v", d, err)
@@ -228,7 +228,7 @@ func TestThrottle_AddressRefusalTakesNoAccountPlace(t *testing.T) {
 }
 
 func TestThrottle_E14_IPv6AddressBudgetPer64(t *testing.T) {
-	th, _ := newThrottle(t, middleware.ThrottleConfig{AddrRate: rate.Every(time.Minute), AddrBurst: 1})
+	th, _ := newThrottle(t, authserver.ThrottleConfig{AddrRate: rate.Every(time.Minute), AddrBurst: 1})
 	ctx := t.Context()
 	for i, s := range []struct {
 		addr      string

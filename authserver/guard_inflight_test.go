@@ -1,4 +1,4 @@
-package middleware_test
+package authserver_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/jwtkit/jwtkit/middleware"
-	"github.com/jwtkit/jwtkit/middleware/throttletest"
+	"github.com/jwtkit/jwtkit/authserver"
+	"github.com/jwtkit/jwtkit/authserver/throttletest"
 	"github.com/jwtkit/jwtkit/store"
 )
 
@@ -53,11 +53,11 @@ func (s *switchUsers) UserByUsername(ctx context.Context, name string) (store.Us
 // rest are refused with 429.
 func TestTokenEndpoint_E14_ConcurrentGuessesShareBudget(t *testing.T) {
 	f := newFixture(t)
-	policy := middleware.ThrottleConfig{FreeFailures: 3, AddrRate: rate.Inf}
+	policy := authserver.ThrottleConfig{FreeFailures: 3, AddrRate: rate.Inf}
 	budget := policy.InFlightLimit(0)
 	users := &gatedUsers{Users: f.store, open: make(chan struct{})}
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {
-		c.Guard = middleware.NewLoginThrottle(policy)
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
+		c.Guard = authserver.NewLoginThrottle(policy)
 		c.Users = users
 		c.StoreTimeout = time.Minute
 	})
@@ -99,10 +99,10 @@ func TestTokenEndpoint_E14_ConcurrentGuessesShareBudget(t *testing.T) {
 func TestTokenEndpoint_E14_StoreOutageIsNoFailure(t *testing.T) {
 	f := newFixture(t)
 	clk := throttletest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	policy := middleware.ThrottleConfig{Now: clk.Now, FreeFailures: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
+	policy := authserver.ThrottleConfig{Now: clk.Now, FreeFailures: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
 	users := &switchUsers{Users: f.store}
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {
-		c.Guard = middleware.NewLoginThrottle(policy)
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
+		c.Guard = authserver.NewLoginThrottle(policy)
 		c.Users = users
 	})
 	users.down.Store(true)

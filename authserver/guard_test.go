@@ -1,4 +1,4 @@
-package middleware
+package authserver
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/jwtkit/jwtkit/middleware/throttletest"
+	"github.com/jwtkit/jwtkit/authserver/throttletest"
 )
 
 func newClock() *throttletest.Clock {

@@ -1,9 +1,9 @@
 // Package redisthrottle is a login throttle whose state lives in Redis, so
 // that every instance of a service enforces one budget per account and per
-// client address. It applies the policy of middleware.ThrottleConfig: a
+// client address. It applies the policy of authserver.ThrottleConfig: a
 // lockout per account that grows with consecutive failures and resets on
 // success, and a rate limit per client address (GCRA, from
-// github.com/go-redis/redis_rate). As with middleware.LoginThrottle, each
+// github.com/go-redis/redis_rate). As with authserver.LoginThrottle, each
 // attempt holds a place in its account's budget from Check until its
 // outcome is recorded, so concurrent guesses, even spread over instances,
 // get no more attempts than guesses made one after another.
@@ -26,9 +26,8 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/jwtkit/jwtkit/middleware"
 )
 
 // Config configures a [Throttle].
@@ -37,15 +36,15 @@ type Config struct {
 	// digits and "_.:-" only.
 	Prefix string
 	// Policy is the throttling policy; zero fields take
-	// middleware.ThrottleConfig's defaults (see its WithDefaults).
+	// authserver.ThrottleConfig's defaults (see its WithDefaults).
 	// Policy.MaxEntries is not used (Redis keys expire instead).
-	Policy middleware.ThrottleConfig
+	Policy authserver.ThrottleConfig
 	// Logger reports Redis failures while recording outcomes.
 	// Default: slog.Default().
 	Logger *slog.Logger
 }
 
-// Throttle implements middleware.LoginGuard on Redis. It is safe for
+// Throttle implements authserver.LoginGuard on Redis. It is safe for
 // concurrent use by any number of instances.
 type Throttle struct {
 	client  redis.UniversalClient
@@ -59,7 +58,7 @@ type Throttle struct {
 	policyArgs []any
 }
 
-var _ middleware.LoginGuard = (*Throttle)(nil)
+var _ authserver.LoginGuard = (*Throttle)(nil)
 
 var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
@@ -111,7 +110,7 @@ func (t *Throttle) key(kind, s string) string {
 //
 // Every script takes KEYS[1], the account hash, and the ARGV of
 // [Throttle.args]. scriptLib is their shared prelude; its lockout mirrors
-// middleware.ThrottleConfig.LockoutAfter.
+// authserver.ThrottleConfig.LockoutAfter.
 const scriptLib = `
 local now = tonumber(ARGV[1])
 local forget, free = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -147,7 +146,7 @@ end
 
 // checkScript answers Check for the account: the wait if it is locked or
 // its budget is taken by attempts in flight (see
-// middleware.ThrottleConfig.InFlightLimit), else 0 after adding this
+// authserver.ThrottleConfig.InFlightLimit), else 0 after adding this
 // attempt to them.
 var checkScript = redis.NewScript(scriptLib + `
 if now < until_ms then return until_ms - now end
@@ -212,12 +211,12 @@ func (t *Throttle) args() []any {
 
 // Check reports how long the attempt must wait (0: go ahead). An allowed
 // attempt counts against the client address's budget (per /64 for IPv6,
-// see middleware.ThrottleAddrKey) and holds a place in the account's
+// see authserver.ThrottleAddrKey) and holds a place in the account's
 // budget until Failure, Success or Release.
 func (t *Throttle) Check(ctx context.Context, username, addr string) (time.Duration, error) {
 	// The address first: a client over its own budget must not hold
 	// places in the budget of the account it targets, even briefly.
-	res, err := t.limiter.Allow(ctx, t.key("addr", middleware.ThrottleAddrKey(addr)), t.addrLim)
+	res, err := t.limiter.Allow(ctx, t.key("addr", authserver.ThrottleAddrKey(addr)), t.addrLim)
 	if err != nil {
 		return 0, fmt.Errorf("redisthrottle: %w", err)
 	}

@@ -1,4 +1,4 @@
-package middleware
+package authserver
 
 import (
 	"bytes"
@@ -134,16 +134,16 @@ type TokenHandler struct {
 // NewTokenHandler checks cfg and returns a TokenHandler.
 func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if cfg.Users == nil || cfg.Issuer == nil || cfg.Verifier == nil {
-		return nil, errors.New("middleware: TokenHandlerConfig needs Users, Issuer and Verifier")
+		return nil, errors.New("authserver: TokenHandlerConfig needs Users, Issuer and Verifier")
 	}
 	if cfg.Passwords == nil {
 		cfg.Passwords = &password.Hasher{}
 	}
 	if err := cfg.Passwords.Validate(); err != nil {
-		return nil, fmt.Errorf("middleware: password hasher: %w", err)
+		return nil, fmt.Errorf("authserver: password hasher: %w", err)
 	}
 	if cfg.AccessTTL < 0 || cfg.FamilyTTL < 0 || cfg.Grace < 0 || cfg.MaxBody < 0 || cfg.HashQueueWait < 0 {
-		return nil, errors.New("middleware: negative duration or size in TokenHandlerConfig")
+		return nil, errors.New("authserver: negative duration or size in TokenHandlerConfig")
 	}
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = cfg.Issuer.AccessTTL()
@@ -152,7 +152,7 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 		cfg.FamilyTTL = DefaultFamilyTTL
 	}
 	if cfg.Grace > time.Minute {
-		return nil, errors.New("middleware: Grace above one minute defeats reuse detection")
+		return nil, errors.New("authserver: Grace above one minute defeats reuse detection")
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody

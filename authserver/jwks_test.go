@@ -1,4 +1,4 @@
-package middleware
+package authserver
 
 import (
 	"context"
@@ -17,12 +17,10 @@ import (
 	"time"
 
 	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/middleware"
 )
 
-var (
-	_ AccessVerifier = (*jwt.MultiVerifier)(nil)
-	_ http.Handler   = (*JWKSHandler)(nil)
-)
+var _ http.Handler = (*JWKSHandler)(nil)
 
 func jwksTestKey(t *testing.T, kid string) *jwt.Key {
 	t.Helper()
@@ -210,8 +208,8 @@ func TestJWKSHandler_RemoteKeySetEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httptest.NewServer(RequireBearer(ver)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := ClaimsFromContext(r.Context())
+	api := httptest.NewServer(middleware.RequireBearer(ver)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := middleware.ClaimsFromContext(r.Context())
 		io.WriteString(w, c.Subject+" "+c.KeyID)
 	})))
 	defer api.Close()

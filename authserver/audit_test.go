@@ -1,4 +1,4 @@
-package middleware_test
+package authserver_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jwtkit/jwtkit/middleware"
+	"github.com/jwtkit/jwtkit/authserver"
 )
 
 func TestRemoteAddr(t *testing.T) {
@@ -24,7 +24,7 @@ func TestRemoteAddr(t *testing.T) {
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.RemoteAddr = tc.remote
-		if got := middleware.RemoteAddr(r); got != tc.want {
+		if got := authserver.RemoteAddr(r); got != tc.want {
 			t.Errorf("RemoteAddr(%q) = %q, want %q", tc.remote, got, tc.want)
 		}
 	}
@@ -33,7 +33,7 @@ func TestRemoteAddr(t *testing.T) {
 // TestTrustedProxyAddr: a client can only choose the address a trusted
 // proxy reports for it, never by sending the header itself.
 func TestTrustedProxyAddr(t *testing.T) {
-	addr := middleware.TrustedProxyAddr("X-Forwarded-For",
+	addr := authserver.TrustedProxyAddr("X-Forwarded-For",
 		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128"))
 	tests := []struct {
 		name   string
@@ -71,10 +71,10 @@ func TestTrustedProxyAddr(t *testing.T) {
 
 func TestLogAudit(t *testing.T) {
 	var buf syncBuffer
-	audit := middleware.LogAudit(slogJSON(&buf))
-	audit(context.Background(), middleware.AuditEvent{Kind: middleware.AuditLoginFailure, ClientAddr: "192.0.2.1", Reason: "bad_credentials"})
-	audit(context.Background(), middleware.AuditEvent{Kind: middleware.AuditLoginSuccess, Subject: "uid-1", FamilyID: "fam-1", ClientAddr: "192.0.2.1"})
-	audit(context.Background(), middleware.AuditEvent{Kind: middleware.AuditReuseDetected, Subject: "uid-1", FamilyID: "fam-1"})
+	audit := authserver.LogAudit(slogJSON(&buf))
+	audit(context.Background(), authserver.AuditEvent{Kind: authserver.AuditLoginFailure, ClientAddr: "192.0.2.1", Reason: "bad_credentials"})
+	audit(context.Background(), authserver.AuditEvent{Kind: authserver.AuditLoginSuccess, Subject: "uid-1", FamilyID: "fam-1", ClientAddr: "192.0.2.1"})
+	audit(context.Background(), authserver.AuditEvent{Kind: authserver.AuditReuseDetected, Subject: "uid-1", FamilyID: "fam-1"})
 
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 3 {
@@ -152,7 +152,7 @@ func TestTokenEndpoint_E14_Guard(t *testing.T) {
 
 	t.Run("throttled", func(t *testing.T) {
 		g := &stubGuard{wait: 2500 * time.Millisecond}
-		h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Guard = g })
+		h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard = g })
 		rec := login(h, "nobody", "x")
 		checkResponse(t, rec, 429, "", `{"detail":"Too many attempts","error":"slow_down","error_description":"too many attempts; retry later"}`+"\n")
 		if got := rec.Header().Get("Retry-After"); got != "3" {
@@ -167,7 +167,7 @@ func TestTokenEndpoint_E14_Guard(t *testing.T) {
 	})
 	t.Run("outcomes are reported", func(t *testing.T) {
 		g := &stubGuard{}
-		h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Guard = g })
+		h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard = g })
 		login(h, johnName, "wrong")
 		mustTokens(t, login(h, johnName, johnPassword))
 		if g.checks != 2 || g.fails != 1 || g.oks != 1 || g.releases != 0 {
@@ -178,7 +178,7 @@ func TestTokenEndpoint_E14_Guard(t *testing.T) {
 		g := &stubGuard{}
 		users := &switchUsers{Users: f.store}
 		users.down.Store(true)
-		h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Guard = g; c.Users = users })
+		h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard = g; c.Users = users })
 		checkResponse(t, login(h, johnName, johnPassword), 503, "", bodyStoreDown)
 		if g.checks != 1 || g.fails != 0 || g.oks != 0 || g.releases != 1 {
 			t.Errorf("guard saw checks=%d fails=%d oks=%d releases=%d, want 1 0 0 1", g.checks, g.fails, g.oks, g.releases)
@@ -186,7 +186,7 @@ func TestTokenEndpoint_E14_Guard(t *testing.T) {
 	})
 	t.Run("guard down", func(t *testing.T) {
 		g := &stubGuard{err: errors.New("redis: connection refused")}
-		h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Guard = g })
+		h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard = g })
 		rec := login(h, johnName, johnPassword)
 		checkResponse(t, rec, 503, "", bodyStoreDown)
 		if strings.Contains(rec.Body.String(), "redis") {

@@ -1,4 +1,4 @@
-package middleware_test
+package authserver_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 	"github.com/jwtkit/jwtkit/password"
@@ -53,7 +54,7 @@ func TestCatalogue_C10_RecreatedUsernameGetsNoOldTokens(t *testing.T) {
 	}
 
 	// The new bob logs in and gets his own tokens.
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
 		c.Users = recreated
 		c.Refresh = recreated
 		c.Revocations = recreated
@@ -78,7 +79,7 @@ func TestCatalogue_R10_MalleatedCopiesOfRevokedToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, iss, ver := tokensOn(t, key)
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Issuer, c.Verifier = iss, ver })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Issuer, c.Verifier = iss, ver })
 	raw := mustTokens(t, login(h, johnName, johnPassword)).AccessToken
 	seg := strings.Split(raw, ".")
 	sig, err := base64.RawURLEncoding.DecodeString(seg[2])
@@ -152,7 +153,7 @@ func TestCatalogue_R10_MalleatedCopiesOfRevokedToken(t *testing.T) {
 // L-03. Failed and disabled logins never rewrite a hash.
 func TestCatalogue_P08_L03_LegacyCostUpgradedAtLogin(t *testing.T) {
 	f := newFixture(t)
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.UserWriter = f.store })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.UserWriter = f.store })
 	hashOf := func(name string) string {
 		t.Helper()
 		u, err := f.store.UserByUsername(t.Context(), name)
@@ -223,7 +224,7 @@ func TestCatalogue_R13_RefreshStoreDownIsServiceUnavailable(t *testing.T) {
 	healthy := f.tokenHandler(t, nil)
 	pair := mustTokens(t, login(healthy, johnName, johnPassword))
 	for name, rs := range map[string]failingRefresh{"down": {}, "hanging": {block: true}} {
-		down := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {
+		down := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
 			c.Refresh = rs
 			c.StoreTimeout = 50 * time.Millisecond
 		})
@@ -262,7 +263,7 @@ func BenchmarkCatalogue_L03_LegacyCostLogin(b *testing.B) {
 	if err := f.store.AddUser(store.User{ID: "uid-legacy", Username: "legacy", PasswordHash: string(legacy)}); err != nil {
 		b.Fatal(err)
 	}
-	h := f.tokenHandler(b, func(c *middleware.TokenHandlerConfig) { c.Passwords = &password.Hasher{} })
+	h := f.tokenHandler(b, func(c *authserver.TokenHandlerConfig) { c.Passwords = &password.Hasher{} })
 	timed := func(user string) time.Duration {
 		start := time.Now()
 		if rec := login(h, user, "wrong-password"); rec.Code != http.StatusUnauthorized {
@@ -297,7 +298,7 @@ func TestCatalogue_L03_LegacyCostFailureWaits(t *testing.T) {
 	}
 	h := f.tokenHandler(t, nil)
 	var waits []time.Duration
-	middleware.SetPause(h, func(_ context.Context, d time.Duration) { waits = append(waits, d) })
+	authserver.SetPause(h, func(_ context.Context, d time.Duration) { waits = append(waits, d) })
 
 	for _, tc := range []struct {
 		name, user, pw string
@@ -339,9 +340,9 @@ func TestTokenEndpoint_E14_HangUpStillCounts(t *testing.T) {
 	// The client hangs up once its user has been looked up, while the
 	// password is being compared.
 	users := hangUpUsers{Users: f.store, hangUp: cancel}
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Guard, c.Users = g, users })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard, c.Users = g, users })
 	failsAtPause := -1
-	middleware.SetPause(h, func(context.Context, time.Duration) {
+	authserver.SetPause(h, func(context.Context, time.Duration) {
 		g.mu.Lock()
 		failsAtPause = g.fails
 		g.mu.Unlock()

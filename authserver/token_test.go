@@ -1,4 +1,4 @@
-package middleware_test
+package authserver_test
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 	"github.com/jwtkit/jwtkit/password"
@@ -27,16 +28,16 @@ import (
 // auditLog collects audit events.
 type auditLog struct {
 	mu     sync.Mutex
-	events []middleware.AuditEvent
+	events []authserver.AuditEvent
 }
 
-func (a *auditLog) record(_ context.Context, e middleware.AuditEvent) {
+func (a *auditLog) record(_ context.Context, e authserver.AuditEvent) {
 	a.mu.Lock()
 	a.events = append(a.events, e)
 	a.mu.Unlock()
 }
 
-func (a *auditLog) all() []middleware.AuditEvent {
+func (a *auditLog) all() []authserver.AuditEvent {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return slices.Clone(a.events)
@@ -55,7 +56,7 @@ func headersWithoutDate(h http.Header) http.Header {
 func TestTokenEndpoint_E01_E09_L04_IdenticalFailures(t *testing.T) {
 	f := newFixture(t)
 	var audit auditLog
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Audit = audit.record })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Audit = audit.record })
 
 	wrong := login(h, johnName, "wrong-password")
 	checkResponse(t, wrong, 401, "Bearer", bodyBadCredentials)
@@ -87,7 +88,7 @@ func TestTokenEndpoint_E01_E09_L04_IdenticalFailures(t *testing.T) {
 	// The audit trail tells the cases apart; the client never can.
 	var reasons []string
 	for _, e := range audit.all() {
-		if e.Kind != middleware.AuditLoginFailure {
+		if e.Kind != authserver.AuditLoginFailure {
 			t.Errorf("audit event %q, want only login failures", e.Kind)
 		}
 		if e.Subject != "" {
@@ -186,7 +187,7 @@ func TestTokenEndpoint_E02_E03_E04_E05_BadRequests(t *testing.T) {
 		mustTokens(t, postForm(h, "/token", "username=johndoe&password=secret"))
 	})
 	t.Run("E-03 RequireGrantType refuses absent grant_type", func(t *testing.T) {
-		strict := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.RequireGrantType = true })
+		strict := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.RequireGrantType = true })
 		checkResponse(t, postForm(strict, "/token", "username=johndoe&password=secret"), 400, "", bodyInvalidReq("grant_type is required"))
 		mustTokens(t, postForm(strict, "/token", valid))
 	})
@@ -194,7 +195,7 @@ func TestTokenEndpoint_E02_E03_E04_E05_BadRequests(t *testing.T) {
 		mustTokens(t, postForm(h, "/token?client=web", valid))
 	})
 	t.Run("refresh grant without a refresh store", func(t *testing.T) {
-		noRefresh := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Refresh = nil })
+		noRefresh := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Refresh = nil })
 		checkResponse(t, postForm(noRefresh, "/token", "grant_type=refresh_token&refresh_token=x"), 400, "",
 			`{"detail":"Unsupported grant type","error":"unsupported_grant_type","error_description":"refresh tokens are not enabled"}`+"\n")
 		tb := mustTokens(t, login(noRefresh, johnName, johnPassword))
@@ -260,8 +261,8 @@ func TestTokenEndpoint_E07_ContentTypeAndSize(t *testing.T) {
 		{"malformed media type", "application/x-www-form-urlencoded; =", creds, 400, notForm},
 		{"form with charset", "application/x-www-form-urlencoded; charset=utf-8", creds, 200, ""},
 		{"form in upper case", "Application/X-WWW-Form-Urlencoded", creds, 200, ""},
-		{"body at the 16 KiB cap", "application/x-www-form-urlencoded", padded(middleware.DefaultMaxBody), 200, ""},
-		{"body one byte over the cap", "application/x-www-form-urlencoded", padded(middleware.DefaultMaxBody + 1), 413, tooLarge},
+		{"body at the 16 KiB cap", "application/x-www-form-urlencoded", padded(authserver.DefaultMaxBody), 200, ""},
+		{"body one byte over the cap", "application/x-www-form-urlencoded", padded(authserver.DefaultMaxBody + 1), 413, tooLarge},
 		{"11 MB body", "application/x-www-form-urlencoded", padded(11 << 20), 413, tooLarge},
 		{"11 MB JSON body", "application/json", strings.Repeat("x", 11<<20), 400, notForm},
 	}
@@ -358,7 +359,7 @@ func TestTokenEndpoint_E08_Success(t *testing.T) {
 	}
 
 	t.Run("AccessTTL and a narrower scope", func(t *testing.T) {
-		h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.AccessTTL = 30 * time.Minute })
+		h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.AccessTTL = 30 * time.Minute })
 		tb := mustTokens(t, login(h, johnName, johnPassword, "scope", "read"))
 		if tb.ExpiresIn != 1800 || tb.Scope != "read" {
 			t.Errorf("expires_in %d scope %q, want 1800 read", tb.ExpiresIn, tb.Scope)
@@ -375,7 +376,7 @@ func TestTokenEndpoint_E10_UsernameTricks(t *testing.T) {
 	f := newFixture(t)
 	// Subtests run in parallel; the queue wait keeps the hashing bound
 	// from shedding them.
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.HashQueueWait = time.Minute })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.HashQueueWait = time.Minute })
 	tests := []struct {
 		name       string
 		username   string
@@ -388,8 +389,8 @@ func TestTokenEndpoint_E10_UsernameTricks(t *testing.T) {
 		{"fullwidth", "ｊｏｈｎｄｏｅ", 401, bodyBadCredentials},
 		{"trailing NUL", "johndoe\x00", 401, bodyBadCredentials},
 		{"trailing space", "johndoe ", 401, bodyBadCredentials},
-		{"at the 256-byte cap", strings.Repeat("j", middleware.MaxUsernameBytes), 401, bodyBadCredentials},
-		{"one byte over the cap", strings.Repeat("j", middleware.MaxUsernameBytes+1), 400, bodyInvalidReq("username too long")},
+		{"at the 256-byte cap", strings.Repeat("j", authserver.MaxUsernameBytes), 401, bodyBadCredentials},
+		{"one byte over the cap", strings.Repeat("j", authserver.MaxUsernameBytes+1), 400, bodyInvalidReq("username too long")},
 		{"10 KiB", strings.Repeat("j", 10<<10), 400, bodyInvalidReq("username too long")},
 	}
 	for _, tc := range tests {
@@ -508,7 +509,7 @@ func TestTokenEndpoint_L05_UserStoreDown(t *testing.T) {
 	pair := mustTokens(t, login(healthy, johnName, johnPassword))
 
 	var logs syncBuffer
-	down := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {
+	down := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
 		c.Users = failingUsers{}
 		c.Logger = slogJSON(&logs)
 	})
@@ -551,7 +552,7 @@ func TestTokenEndpoint_HashingBound(t *testing.T) {
 	if err := f.store.AddUser(store.User{ID: "uid-slow", Username: "slow", PasswordHash: slowHash}); err != nil {
 		t.Fatal(err)
 	}
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) {
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
 		c.MaxConcurrentHashes = 1
 		c.HashQueueWait = 50 * time.Millisecond
 	})
@@ -593,7 +594,7 @@ func TestTokenEndpoint_HashingBound(t *testing.T) {
 func TestTokenEndpoint_E11_RefreshGrantFailures(t *testing.T) {
 	f := newFixture(t)
 	users := newMutableUsers(f.store)
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Users = users })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Users = users })
 
 	expired, err := f.issuerAt(t, time.Now().Add(-8*24*time.Hour)).IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: jwt.NewID()})
 	if err != nil {
@@ -783,23 +784,23 @@ func TestRevokeHandler_E12(t *testing.T) {
 	})
 	t.Run("store down is 503", func(t *testing.T) {
 		pair := mustTokens(t, login(h, johnName, johnPassword))
-		down := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Revocations = &failingRevocations{} })
+		down := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Revocations = &failingRevocations{} })
 		rec := postForm(down.RevokeHandler(), "/revoke", "token="+pair.AccessToken)
 		checkResponse(t, rec, 503, "", bodyStoreDown)
 	})
 	t.Run("refresh store down is 503 and not audited", func(t *testing.T) {
 		pair := mustTokens(t, login(h, johnName, johnPassword))
 		var audit auditLog
-		down := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Refresh, c.Audit = failingRefresh{}, audit.record })
+		down := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Refresh, c.Audit = failingRefresh{}, audit.record })
 		checkResponse(t, postForm(down.RevokeHandler(), "/revoke", "token="+pair.RefreshToken), 503, "", bodyStoreDown)
 		if ev := audit.all(); len(ev) != 0 {
 			t.Errorf("audit events %+v for a revocation that failed", ev)
 		}
-		up := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Audit = audit.record })
+		up := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Audit = audit.record })
 		if rec := postForm(up.RevokeHandler(), "/revoke", "token="+pair.RefreshToken); rec.Code != 200 {
 			t.Fatalf("revoke: %d", rec.Code)
 		}
-		if ev := audit.all(); len(ev) != 1 || ev[0].Kind != middleware.AuditRevoke || ev[0].Subject != johnID || ev[0].FamilyID == "" {
+		if ev := audit.all(); len(ev) != 1 || ev[0].Kind != authserver.AuditRevoke || ev[0].Subject != johnID || ev[0].FamilyID == "" {
 			t.Errorf("audit events %+v, want one revoke naming john's session", ev)
 		}
 	})
@@ -888,7 +889,7 @@ func TestLogoutHandler_E13(t *testing.T) {
 	})
 	t.Run("store down is 503", func(t *testing.T) {
 		pair := mustTokens(t, login(h, johnName, johnPassword))
-		down := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Revocations = &failingRevocations{} })
+		down := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Revocations = &failingRevocations{} })
 		r := httptest.NewRequest(http.MethodPost, "/logout", nil)
 		r.Header.Set("Authorization", "Bearer "+pair.AccessToken)
 		rec := httptest.NewRecorder()
@@ -902,7 +903,7 @@ func TestLogoutHandler_E13(t *testing.T) {
 func TestRevokeAll_R08(t *testing.T) {
 	f := newFixture(t)
 	var audit auditLog
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Audit = audit.record })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Audit = audit.record })
 	mw := middleware.RequireBearer(f.verifier, middleware.WithUsers(f.store), middleware.WithRevocations(f.store))(&protectedHandler{})
 
 	before := mustTokens(t, login(h, johnName, johnPassword))
@@ -928,7 +929,7 @@ func TestRevokeAll_R08(t *testing.T) {
 
 	found := false
 	for _, e := range audit.all() {
-		if e.Kind == middleware.AuditRevokeAll && e.Subject == johnID {
+		if e.Kind == authserver.AuditRevokeAll && e.Subject == johnID {
 			found = true
 		}
 	}
@@ -936,11 +937,11 @@ func TestRevokeAll_R08(t *testing.T) {
 		t.Error("no revoke_all audit event")
 	}
 
-	noStore := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Revocations = nil })
-	if err := noStore.RevokeAll(t.Context(), johnID); !errors.Is(err, middleware.ErrNoRevocationStore) {
+	noStore := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Revocations = nil })
+	if err := noStore.RevokeAll(t.Context(), johnID); !errors.Is(err, authserver.ErrNoRevocationStore) {
 		t.Fatalf("RevokeAll without a store: %v, want ErrNoRevocationStore", err)
 	}
-	down := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Revocations = &failingRevocations{} })
+	down := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Revocations = &failingRevocations{} })
 	if err := down.RevokeAll(t.Context(), johnID); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("RevokeAll with the store down: %v, want store.ErrUnavailable", err)
 	}
@@ -948,30 +949,30 @@ func TestRevokeAll_R08(t *testing.T) {
 
 func TestNewTokenHandler_Config(t *testing.T) {
 	f := newFixture(t)
-	base := func() middleware.TokenHandlerConfig {
-		return middleware.TokenHandlerConfig{Users: f.store, Issuer: f.issuer, Verifier: f.verifier}
+	base := func() authserver.TokenHandlerConfig {
+		return authserver.TokenHandlerConfig{Users: f.store, Issuer: f.issuer, Verifier: f.verifier}
 	}
 	for _, tc := range []struct {
 		name string
-		mod  func(*middleware.TokenHandlerConfig)
+		mod  func(*authserver.TokenHandlerConfig)
 	}{
-		{"no users", func(c *middleware.TokenHandlerConfig) { c.Users = nil }},
-		{"no issuer", func(c *middleware.TokenHandlerConfig) { c.Issuer = nil }},
-		{"no verifier", func(c *middleware.TokenHandlerConfig) { c.Verifier = nil }},
-		{"bad hasher cost", func(c *middleware.TokenHandlerConfig) { c.Passwords = &password.Hasher{Cost: 3} }},
-		{"negative AccessTTL", func(c *middleware.TokenHandlerConfig) { c.AccessTTL = -1 }},
-		{"negative MaxBody", func(c *middleware.TokenHandlerConfig) { c.MaxBody = -1 }},
-		{"grace above a minute", func(c *middleware.TokenHandlerConfig) { c.Grace = 2 * time.Minute }},
+		{"no users", func(c *authserver.TokenHandlerConfig) { c.Users = nil }},
+		{"no issuer", func(c *authserver.TokenHandlerConfig) { c.Issuer = nil }},
+		{"no verifier", func(c *authserver.TokenHandlerConfig) { c.Verifier = nil }},
+		{"bad hasher cost", func(c *authserver.TokenHandlerConfig) { c.Passwords = &password.Hasher{Cost: 3} }},
+		{"negative AccessTTL", func(c *authserver.TokenHandlerConfig) { c.AccessTTL = -1 }},
+		{"negative MaxBody", func(c *authserver.TokenHandlerConfig) { c.MaxBody = -1 }},
+		{"grace above a minute", func(c *authserver.TokenHandlerConfig) { c.Grace = 2 * time.Minute }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := base()
 			tc.mod(&cfg)
-			if h, err := middleware.NewTokenHandler(cfg); err == nil || h != nil {
+			if h, err := authserver.NewTokenHandler(cfg); err == nil || h != nil {
 				t.Fatalf("NewTokenHandler = %v, %v; want an error", h, err)
 			}
 		})
 	}
-	if _, err := middleware.NewTokenHandler(base()); err != nil {
+	if _, err := authserver.NewTokenHandler(base()); err != nil {
 		t.Fatalf("minimal config: %v", err)
 	}
 }
@@ -998,7 +999,7 @@ func (u *shrinkingUsers) UserByID(ctx context.Context, id string) (store.User, e
 func TestTokenEndpoint_C15_RevokedScopeEndsAtRefresh(t *testing.T) {
 	f := newFixture(t)
 	users := &shrinkingUsers{Users: f.store, removed: []string{"items"}}
-	h := f.tokenHandler(t, func(c *middleware.TokenHandlerConfig) { c.Users = users })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Users = users })
 
 	john := mustTokens(t, login(h, johnName, johnPassword))
 	if john.Scope != "read items" {

@@ -1,5 +1,5 @@
 // Package throttletest holds test helpers shared by the login guards of
-// jwtkit (middleware.LoginThrottle, redisthrottle.Throttle) and usable by
+// jwtkit (authserver.LoginThrottle, redisthrottle.Throttle) and usable by
 // guards elsewhere: a settable clock and a concurrent Check driver.
 //
 // It does not import package middleware, so that package's own tests can
@@ -39,7 +39,7 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// Checker is the Check method of middleware.LoginGuard.
+// Checker is the Check method of authserver.LoginGuard.
 type Checker interface {
 	Check(ctx context.Context, username, clientAddr string) (time.Duration, error)
 }

@@ -1,4 +1,4 @@
-package middleware
+package authserver
 
 import (
 	"context"
@@ -148,7 +148,7 @@ func ThrottleAddrKey(addr string) string {
 // [ThrottleConfig.InFlightLimit]).
 //
 // State is per process; services with several instances use a shared
-// guard (see middleware/redisthrottle). It is safe for concurrent use.
+// guard (see authserver/redisthrottle). It is safe for concurrent use.
 type LoginThrottle struct {
 	cfg      ThrottleConfig
 	mu       sync.Mutex
