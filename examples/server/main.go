@@ -28,7 +28,11 @@ import (
 
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(context.Background(), os.Args[1:], os.Getenv, logger, nil); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Getenv, logger, nil)
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the usage is printed
+	}
+	if err != nil {
 		logger.Error("server stopped", "error", err.Error())
 		os.Exit(1)
 	}
@@ -37,7 +41,7 @@ func main() {
 // run parses args, builds the application and serves until ctx ends or a
 // signal arrives. When ready is not nil, it receives the listening address.
 func run(ctx context.Context, args []string, getenv func(string) string, logger *slog.Logger, ready chan<- string) error {
-	cfg, err := parseConfig(args, getenv, io.Discard)
+	cfg, err := parseConfig(args, getenv, os.Stderr)
 	if err != nil {
 		return err
 	}
