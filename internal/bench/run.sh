@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces every figure of BENCHMARKS.md in one run, on this machine:
+# Reproduces every figure of internal/bench/RESULTS.md (summarised in BENCHMARKS.md) in one run, on this machine:
 #
 #   bash internal/bench/run.sh            # from the repository root
 #
@@ -10,7 +10,7 @@
 #    and GET /users/me, without and with -token-cache;
 # 4. the FastAPI recipe (python-jose) under uvicorn, when Debian's packages
 #    for it are installed (see fastapi/README.md);
-# 5. the markdown tables, printed and written into BENCHMARKS.md between its
+# 5. the markdown tables, printed and written into internal/bench/RESULTS.md between its
 #    "results" markers (or to $OUT when set).
 #
 # Environment: COUNT (default 6), BENCHTIME (default 300ms), WRK_DURATION
@@ -165,14 +165,14 @@ cp "$work/bench.txt" "$here/last-run.txt"
 if [[ -n "$OUT" ]]; then
 	cp "$results" "$OUT"
 	log "written to $OUT"
-elif grep -q '^<!-- results:begin -->$' "$root/BENCHMARKS.md" 2>/dev/null; then
+elif grep -q '^<!-- results:begin -->$' "$here/RESULTS.md" 2>/dev/null; then
 	awk -v f="$results" '
 		/^<!-- results:begin -->$/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
 		/^<!-- results:end -->$/ { skip = 0 }
 		!skip { print }
-	' "$root/BENCHMARKS.md" >"$work/BENCHMARKS.md"
-	cp "$work/BENCHMARKS.md" "$root/BENCHMARKS.md"
-	log "tables written into $root/BENCHMARKS.md"
+	' "$here/RESULTS.md" >"$work/RESULTS.md"
+	cp "$work/RESULTS.md" "$here/RESULTS.md"
+	log "tables written into $here/RESULTS.md"
 else
-	log "BENCHMARKS.md has no results markers; paste the tables above"
+	log "RESULTS.md has no results markers; paste the tables above"
 fi

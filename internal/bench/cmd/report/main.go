@@ -1,6 +1,6 @@
 // Command report turns one run of the benchmarks (go test -bench output),
 // the machine description and the wrk results into the markdown tables of
-// BENCHMARKS.md. Every ratio is computed from medians of the same run.
+// internal/bench/RESULTS.md. Every ratio is computed from medians of the same run.
 package main
 
 import (
