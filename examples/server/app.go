@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/jwtkit/jwtkit/authserver"
+	"github.com/jwtkit/jwtkit/authserver/redisthrottle"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
-	"github.com/jwtkit/jwtkit/authserver/redisthrottle"
 	"github.com/jwtkit/jwtkit/password"
 	"github.com/jwtkit/jwtkit/store"
 	"github.com/jwtkit/jwtkit/store/memstore"
