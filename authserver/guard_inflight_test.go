@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/jwtkit/jwtkit/authserver"
+	"github.com/jwtkit/jwtkit/authserver/throttle"
 	"github.com/jwtkit/jwtkit/authserver/throttletest"
 	"github.com/jwtkit/jwtkit/store"
 )
@@ -53,11 +54,11 @@ func (s *switchUsers) UserByUsername(ctx context.Context, name string) (store.Us
 // rest are refused with 429.
 func TestTokenEndpoint_E14_ConcurrentGuessesShareBudget(t *testing.T) {
 	f := newFixture(t)
-	policy := authserver.ThrottleConfig{FreeFailures: 3, AddrRate: rate.Inf}
-	budget := policy.InFlightLimit(0)
+	policy := throttle.Policy{FreeFailures: 3, AddrRate: rate.Inf}
+	const budget = 4 // FreeFailures+1
 	users := &gatedUsers{Users: f.store, open: make(chan struct{})}
 	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
-		c.Guard = authserver.NewLoginThrottle(policy)
+		c.Guard = newThrottle(t, policy)
 		c.Users = users
 		c.StoreTimeout = time.Minute
 	})
@@ -99,21 +100,22 @@ func TestTokenEndpoint_E14_ConcurrentGuessesShareBudget(t *testing.T) {
 func TestTokenEndpoint_E14_StoreOutageIsNoFailure(t *testing.T) {
 	f := newFixture(t)
 	clk := throttletest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	policy := authserver.ThrottleConfig{Now: clk.Now, FreeFailures: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
+	policy := throttle.Policy{Now: clk.Now, FreeFailures: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
+	const budget = 3 // FreeFailures+1
 	users := &switchUsers{Users: f.store}
 	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
-		c.Guard = authserver.NewLoginThrottle(policy)
+		c.Guard = newThrottle(t, policy)
 		c.Users = users
 	})
 	users.down.Store(true)
-	for i := range 3 * policy.InFlightLimit(0) {
+	for i := range 3 * budget {
 		if code := login(h, johnName, johnPassword).Code; code != http.StatusServiceUnavailable {
 			t.Fatalf("login %d with the store down: %d, want 503", i+1, code)
 		}
 	}
 	users.down.Store(false)
 	// The full budget is there: the outage cost no failures.
-	for i := range policy.InFlightLimit(0) {
+	for i := range budget {
 		if code := login(h, johnName, "wrong").Code; code != http.StatusUnauthorized {
 			t.Fatalf("wrong password %d after the outage: %d, want 401", i+1, code)
 		}
@@ -127,4 +129,13 @@ func TestTokenEndpoint_E14_StoreOutageIsNoFailure(t *testing.T) {
 	if code := login(h, johnName, "wrong").Code; code != http.StatusUnauthorized {
 		t.Fatalf("wrong password after a success: %d, want 401", code)
 	}
+}
+
+func newThrottle(t testing.TB, p throttle.Policy) *throttle.Throttle {
+	t.Helper()
+	th, err := throttle.New(throttle.Config{Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
 }

@@ -98,19 +98,6 @@ type TokenHandlerConfig struct {
 	StoreTimeout time.Duration
 }
 
-// LoginGuard throttles password logins. Check runs before any password
-// work; a positive retryAfter refuses the attempt with 429. Every attempt
-// Check lets through ends in exactly one of Failure and Success (the
-// password was compared) or Release (it was not: the user store failed,
-// no hashing slot was free, the request was cancelled), so that a guard
-// can count attempts still in flight against the budget.
-type LoginGuard interface {
-	Check(ctx context.Context, username, clientAddr string) (retryAfter time.Duration, err error)
-	Failure(ctx context.Context, username, clientAddr string)
-	Success(ctx context.Context, username, clientAddr string)
-	Release(ctx context.Context, username, clientAddr string)
-}
-
 // TokenHandler is the OAuth 2.0 token endpoint (RFC 6749) for the
 // resource owner password grant and the refresh_token grant, with the
 // FastAPI recipe's response shape. It also provides the recipe's
@@ -391,18 +378,13 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	}
 	addr := h.cfg.ClientAddr(r)
 	ctx := r.Context()
-	if h.cfg.Guard != nil {
-		wait, err := h.cfg.Guard.Check(ctx, username, addr)
-		if err != nil {
-			h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: login guard failed", slog.String("error", err.Error()))
-			return nil, errUnavailable
-		}
-		if wait > 0 {
-			h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginThrottled, ClientAddr: addr})
-			return nil, &oauthError{status: http.StatusTooManyRequests, code: "slow_down",
-				description: "too many attempts; retry later", detail: "Too many attempts", retryAfter: wait}
-		}
+	attempt, oerr := h.beginAttempt(ctx, username, addr)
+	if oerr != nil {
+		return nil, oerr
 	}
+	// Whatever ends the attempt first (Failure, Success) makes this a
+	// no-op; every path that never compares the password releases it.
+	defer h.recordOutcome(ctx, attempt.Release)
 
 	sctx, cancel := h.storeCtx(r)
 	user, err := h.cfg.Users.UserByUsername(sctx, username)
@@ -410,12 +392,10 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: user lookup failed", slog.String("error", err.Error()))
-		h.releaseAttempt(ctx, username, addr)
 		return nil, errUnavailable
 	}
 
 	if !h.acquireHashSlot(ctx) {
-		h.releaseAttempt(ctx, username, addr)
 		return nil, errBusy
 	}
 	var cmpErr error
@@ -445,7 +425,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		}
 		// Counted before the pause below, and whether or not the client
 		// is still there: hanging up early must not save a guess.
-		h.recordOutcome(ctx, username, addr, LoginGuard.Failure)
+		h.recordOutcome(ctx, attempt.Failure)
 		if outdated {
 			// A hash at a lower, legacy cost fails faster than the dummy
 			// comparison of an unknown user; the difference would tell
@@ -459,7 +439,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginFailure, ClientAddr: addr, Reason: reason})
 		return nil, errBadCredentials
 	}
-	h.recordOutcome(ctx, username, addr, LoginGuard.Success)
+	h.recordOutcome(ctx, attempt.Success)
 
 	scopes := user.Scopes
 	if len(requested) > 0 {
@@ -482,23 +462,42 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	return resp, oerr
 }
 
-// releaseAttempt ends an attempt the guard let through without an
-// outcome: the password was never compared.
-func (h *TokenHandler) releaseAttempt(ctx context.Context, username, addr string) {
-	h.recordOutcome(ctx, username, addr, LoginGuard.Release)
+// beginAttempt asks the guard, if any, to let a login attempt through. It
+// returns nil (nothing to end) without a guard.
+func (h *TokenHandler) beginAttempt(ctx context.Context, username, addr string) (*Attempt, *oauthError) {
+	if h.cfg.Guard == nil {
+		return nil, nil
+	}
+	attempt, err := h.cfg.Guard.Begin(ctx, username, addr)
+	var te *ThrottledError
+	switch {
+	case err == nil:
+		return attempt, nil
+	case errors.As(err, &te) || errors.Is(err, ErrThrottled):
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginThrottled, ClientAddr: addr})
+		wait := time.Second
+		if te != nil {
+			wait = max(te.RetryAfter, time.Second)
+		}
+		return nil, &oauthError{status: http.StatusTooManyRequests, code: "slow_down",
+			description: "too many attempts; retry later", detail: "Too many attempts", retryAfter: wait}
+	default:
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: login guard failed", slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
 }
 
-// recordOutcome reports an attempt's end to the guard, if any. The call
-// outlives the request's cancellation (bounded by StoreTimeout): a client
-// that hangs up must not keep its failure from being counted, nor its
-// place from being given back.
-func (h *TokenHandler) recordOutcome(ctx context.Context, username, addr string, outcome func(LoginGuard, context.Context, string, string)) {
+// recordOutcome reports an attempt's end (one of its methods) to the
+// guard. The call outlives the request's cancellation (bounded by
+// StoreTimeout): a client that hangs up must not keep its failure from
+// being counted, nor its place from being given back.
+func (h *TokenHandler) recordOutcome(ctx context.Context, end func(context.Context)) {
 	if h.cfg.Guard == nil {
 		return
 	}
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
 	defer cancel()
-	outcome(h.cfg.Guard, octx, username, addr)
+	end(octx)
 }
 
 // noteCompare adds one dummy comparison to the running average.
