@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
@@ -109,11 +108,6 @@ type TokenHandlerConfig struct {
 type TokenHandler struct {
 	cfg       TokenHandlerConfig
 	hashSlots chan struct{}
-	// compareNanos is a running average of how long the dummy comparison
-	// (the configured parameters) takes: the floor for a failed login
-	// against an outdated, cheaper hash. Only dummy comparisons are
-	// sampled, so no stored hash, however strong, can move it.
-	compareNanos atomic.Int64
 	// pause waits for d or until ctx ends; tests replace it.
 	pause func(ctx context.Context, d time.Duration)
 }
@@ -398,39 +392,24 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	if !h.acquireHashSlot(ctx) {
 		return nil, errBusy
 	}
-	var cmpErr error
-	start := time.Now()
+	stored := "" // no account: Verify makes the dummy comparison
 	if found {
-		cmpErr = h.cfg.Passwords.Compare(user.PasswordHash, pw)
-	} else {
-		h.cfg.Passwords.CompareDummy(pw)
+		stored = user.PasswordHash
 	}
-	failed := !found || cmpErr != nil || user.Disabled
-	outdated := found && h.cfg.Passwords.NeedsRehash(user.PasswordHash)
-	if !found {
-		h.noteCompare(time.Since(start))
-	} else if failed && outdated && h.compareNanos.Load() == 0 {
-		// Nothing to pad to yet: learn the dummy comparison's cost now,
-		// while this request holds a hash slot.
-		dstart := time.Now()
-		h.cfg.Passwords.CompareDummy(pw)
-		h.noteCompare(time.Since(dstart))
-	}
-	took := time.Since(start)
+	wait, cmpErr := h.cfg.Passwords.Verify(stored, pw)
 	<-h.hashSlots
 
-	if failed {
+	if !found || cmpErr != nil || user.Disabled {
 		if found && cmpErr != nil && !errors.Is(cmpErr, password.ErrMismatch) && !errors.Is(cmpErr, password.ErrTooLong) {
 			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: stored password hash rejected", slog.String("user_id", user.ID), slog.String("error", cmpErr.Error()))
 		}
-		// Counted before the pause below, and whether or not the client
+		// Counted before the wait below, and whether or not the client
 		// is still there: hanging up early must not save a guess.
 		h.recordOutcome(ctx, attempt.Failure)
-		if outdated {
-			// A hash at a lower, legacy cost fails faster than the dummy
-			// comparison of an unknown user; the difference would tell
-			// which usernames exist. Wait it out (without a hash slot).
-			h.pause(ctx, time.Duration(h.compareNanos.Load())-took)
+		if wait > 0 {
+			// A legacy hash fails faster than an unknown user's dummy
+			// comparison: wait out the difference, without a hash slot.
+			h.pause(ctx, wait)
 		}
 		reason := "bad_credentials"
 		if found && cmpErr == nil {
@@ -498,16 +477,6 @@ func (h *TokenHandler) recordOutcome(ctx context.Context, end func(context.Conte
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
 	defer cancel()
 	end(octx)
-}
-
-// noteCompare adds one dummy comparison to the running average.
-func (h *TokenHandler) noteCompare(d time.Duration) {
-	old := h.compareNanos.Load()
-	if old == 0 {
-		h.compareNanos.Store(int64(d))
-		return
-	}
-	h.compareNanos.Store(old + (int64(d)-old)/8)
 }
 
 func (h *TokenHandler) acquireHashSlot(ctx context.Context) bool {
