@@ -51,7 +51,7 @@ func (s *switchUsers) UserByUsername(ctx context.Context, name string) (store.Us
 
 // TestTokenEndpoint_E14_ConcurrentGuessesShareBudget fires concurrent
 // wrong-password logins for one account while none of them has finished:
-// only the account's budget (FreeFailures+1) may go on to hashing, the
+// only the account's budget (LockAfter attempts) may go on to hashing, the
 // rest are refused with 429. It runs in a synctest bubble: the hashing
 // slots' queue timer cannot fire while a comparison is still running,
 // however slow the machine, and synctest.Wait replaces polling.
@@ -59,8 +59,8 @@ func TestTokenEndpoint_E14_ConcurrentGuessesShareBudget(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t)
-		policy := throttle.Policy{FreeFailures: 3, AddrRate: rate.Inf}
-		const budget = 4 // FreeFailures+1
+		policy := throttle.Policy{LockAfter: 4, AddrRate: rate.Inf}
+		const budget = 4 // LockAfter
 		users := &gatedUsers{Users: f.store, open: make(chan struct{})}
 		h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
 			c.Guard = newThrottle(t, policy)
@@ -100,8 +100,8 @@ func TestTokenEndpoint_E14_StoreOutageIsNoFailure(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	clk := throttletest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	policy := throttle.Policy{Now: clk.Now, FreeFailures: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
-	const budget = 3 // FreeFailures+1
+	policy := throttle.Policy{Now: clk.Now, LockAfter: 3, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
+	const budget = 3 // LockAfter
 	users := &switchUsers{Users: f.store}
 	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
 		c.Guard = newThrottle(t, policy)

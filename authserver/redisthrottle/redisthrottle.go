@@ -103,7 +103,7 @@ func New(client redis.UniversalClient, cfg Config) (*Throttle, error) {
 		now:     p.Now,
 		addrLim: redis_rate.Limit{Rate: 1, Period: period, Burst: p.AddrBurst},
 		logger:  cfg.Logger,
-		policyArgs: []any{p.ForgetAfter.Milliseconds(), p.FreeFailures,
+		policyArgs: []any{p.ForgetAfter.Milliseconds(), p.LockAfter - 1,
 			p.BaseLockout.Milliseconds(), p.MaxLockout.Milliseconds(),
 			max(p.AttemptTimeout.Milliseconds(), 1), ttl.Milliseconds()},
 	}, nil
@@ -126,7 +126,7 @@ func (t *Throttle) key(kind, s string) string {
 // and in-flight limit mirror internal/loginpolicy.
 const scriptLib = `
 local now = tonumber(ARGV[1])
-local forget, free = tonumber(ARGV[2]), tonumber(ARGV[3])
+local forget, free = tonumber(ARGV[2]), tonumber(ARGV[3]) -- free: LockAfter-1
 local base, cap = tonumber(ARGV[4]), tonumber(ARGV[5])
 local attempt, ttl = tonumber(ARGV[6]), tonumber(ARGV[7])
 local h = redis.call('HMGET', KEYS[1], 'n', 'last', 'until', 'pend')

@@ -117,7 +117,7 @@ func TestThrottle_InstancesShareLockout_E14(t *testing.T) {
 func TestThrottle_ConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T) {
 	t.Parallel()
 	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
-	policy := throttle.Policy{Now: clk.Now, FreeFailures: 3, AddrRate: rate.Inf}
+	policy := throttle.Policy{Now: clk.Now, LockAfter: 4, AddrRate: rate.Inf}
 	client, prefix := newClient(t)
 	a, b := mustNew(t, client, prefix, policy), mustNew(t, client, prefix, policy)
 	ctx := t.Context()
@@ -210,7 +210,7 @@ func TestNew_RefusesBadConfig(t *testing.T) {
 	if _, err := New(nil, Config{}); !errors.Is(err, ErrConfig) {
 		t.Errorf("nil client: error %v, want ErrConfig", err)
 	}
-	if _, err := New(client, Config{Policy: throttle.Policy{FreeFailures: -1}}); !errors.Is(err, throttle.ErrInvalidPolicy) {
-		t.Errorf("negative FreeFailures: error %v, want throttle.ErrInvalidPolicy", err)
+	if _, err := New(client, Config{Policy: throttle.Policy{LockAfter: -1}}); !errors.Is(err, throttle.ErrInvalidPolicy) {
+		t.Errorf("negative LockAfter: error %v, want throttle.ErrInvalidPolicy", err)
 	}
 }

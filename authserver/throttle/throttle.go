@@ -30,9 +30,10 @@ var ErrInvalidPolicy = loginpolicy.ErrInvalid
 // authserver/redisthrottle. A zero field takes the default given in its
 // comment; a negative one is refused with [ErrInvalidPolicy].
 type Policy struct {
-	// FreeFailures is how many consecutive failures an account may have
-	// before each further failure locks it. Default: 5.
-	FreeFailures int
+	// LockAfter is the number of consecutive failures that first locks
+	// an account (1: the first failure does). Default: 6, so five
+	// failures in a row are free.
+	LockAfter int
 	// BaseLockout is the first lockout; each further failure doubles it.
 	// Default: 1 s.
 	BaseLockout time.Duration

@@ -28,11 +28,11 @@ func TestThrottle_Conformance(t *testing.T) {
 func TestNew_RefusesInvalidConfig(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]throttle.Config{
-		"negative FreeFailures": {Policy: throttle.Policy{FreeFailures: -1}},
-		"negative AddrBurst":    {Policy: throttle.Policy{AddrBurst: -1}},
-		"negative AddrRate":     {Policy: throttle.Policy{AddrRate: -1}},
-		"cap below base":        {Policy: throttle.Policy{BaseLockout: time.Minute, MaxLockout: time.Second}},
-		"negative MaxEntries":   {MaxEntries: -1},
+		"negative LockAfter":  {Policy: throttle.Policy{LockAfter: -1}},
+		"negative AddrBurst":  {Policy: throttle.Policy{AddrBurst: -1}},
+		"negative AddrRate":   {Policy: throttle.Policy{AddrRate: -1}},
+		"cap below base":      {Policy: throttle.Policy{BaseLockout: time.Minute, MaxLockout: time.Second}},
+		"negative MaxEntries": {MaxEntries: -1},
 	} {
 		if _, err := throttle.New(cfg); !errors.Is(err, throttle.ErrInvalidPolicy) {
 			t.Errorf("%s: error %v, want ErrInvalidPolicy", name, err)
@@ -96,7 +96,7 @@ func TestThrottle_FloodKeepsLockedAccounts(t *testing.T) {
 }
 
 func ExampleNew() {
-	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{FreeFailures: 1}})
+	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{LockAfter: 2}})
 	if err != nil {
 		panic(err)
 	}

@@ -206,7 +206,7 @@ func testIPv6Per64(t *testing.T, s *suite) {
 }
 
 func testAddressRefusalTakesNoPlace(t *testing.T, s *suite) {
-	g := s.newGuard(throttle.Policy{FreeFailures: 1, AddrRate: rate.Every(time.Minute), AddrBurst: 1})
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Every(time.Minute), AddrBurst: 1})
 	mustBegin(t, g, "bob", "198.51.100.1", "first attempt")
 	mustWait(t, g, "bob", "198.51.100.1", "second attempt from the drained address")
 	// The refused attempt holds no place: bob's second one is still free.
@@ -214,9 +214,9 @@ func testAddressRefusalTakesNoPlace(t *testing.T, s *suite) {
 }
 
 func testConcurrentShareBudget(t *testing.T, s *suite) {
-	g := s.newGuard(throttle.Policy{FreeFailures: 3, AddrRate: rate.Inf})
+	g := s.newGuard(throttle.Policy{LockAfter: 4, AddrRate: rate.Inf})
 	ctx := t.Context()
-	const budget = 4 // FreeFailures+1
+	const budget = 4 // LockAfter
 	// No attempt ends while the Begins run, as when every request is
 	// still hashing: only the budget may pass.
 	attempts := BeginAll(t, 50, "bob", g)
@@ -245,7 +245,7 @@ func testConcurrentShareBudget(t *testing.T, s *suite) {
 }
 
 func testSuccessEndsOwnAttempt(t *testing.T, s *suite) {
-	g := s.newGuard(throttle.Policy{FreeFailures: 3, AddrRate: rate.Inf})
+	g := s.newGuard(throttle.Policy{LockAfter: 4, AddrRate: rate.Inf})
 	ctx := t.Context()
 	for i := range 3 {
 		mustBegin(t, g, "bob", "10.0.0.1", fmt.Sprintf("free attempt %d", i+1)).Failure(ctx)
@@ -271,7 +271,7 @@ func testSuccessEndsOwnAttempt(t *testing.T, s *suite) {
 func testAbandonedLapse(t *testing.T, s *suite) {
 	// A first lockout longer than the attempt timeout: a refusal waits
 	// until the first attempt in flight lapses.
-	g := s.newGuard(throttle.Policy{FreeFailures: 1, AddrRate: rate.Inf, BaseLockout: 5 * time.Minute, AttemptTimeout: time.Minute})
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Inf, BaseLockout: 5 * time.Minute, AttemptTimeout: time.Minute})
 	ctx := t.Context()
 	// Two attempts begin and never end (say the process died).
 	mustBegin(t, g, "bob", "10.0.0.1", "first attempt")
@@ -292,7 +292,7 @@ func testAbandonedLapse(t *testing.T, s *suite) {
 }
 
 func testReleaseGivesPlaceBack(t *testing.T, s *suite) {
-	g := s.newGuard(throttle.Policy{FreeFailures: 1, AddrRate: rate.Inf})
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Inf})
 	ctx := t.Context()
 	a := mustBegin(t, g, "bob", "10.0.0.1", "first attempt")
 	b := mustBegin(t, g, "bob", "10.0.0.1", "second attempt")
@@ -310,7 +310,7 @@ func testReleaseGivesPlaceBack(t *testing.T, s *suite) {
 }
 
 func testSecondEndIsNoOp(t *testing.T, s *suite) {
-	g := s.newGuard(throttle.Policy{FreeFailures: 1, AddrRate: rate.Inf})
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Inf})
 	ctx := t.Context()
 	a := mustBegin(t, g, "bob", "10.0.0.1", "first attempt")
 	a.Failure(ctx)
@@ -324,7 +324,7 @@ func testSecondEndIsNoOp(t *testing.T, s *suite) {
 }
 
 func testLateOutcome(t *testing.T, s *suite) {
-	g := s.newGuard(throttle.Policy{FreeFailures: 1, AddrRate: rate.Inf, AttemptTimeout: time.Minute})
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute})
 	ctx := t.Context()
 	late := mustBegin(t, g, "bob", "10.0.0.1", "attempt that will lapse")
 	s.clk.Advance(time.Minute)

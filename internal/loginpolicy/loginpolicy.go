@@ -21,7 +21,7 @@ var ErrInvalid = errors.New("throttle: invalid policy")
 
 // Defaults of a zero field.
 const (
-	DefaultFreeFailures   = 5
+	DefaultLockAfter      = 6
 	DefaultBaseLockout    = time.Second
 	DefaultMaxLockout     = 20 * time.Minute
 	DefaultForgetAfter    = 24 * time.Hour
@@ -32,7 +32,7 @@ const (
 
 // Policy is throttle.Policy; see its fields' documentation.
 type Policy struct {
-	FreeFailures   int
+	LockAfter      int
 	BaseLockout    time.Duration
 	MaxLockout     time.Duration
 	ForgetAfter    time.Duration
@@ -50,7 +50,7 @@ func (p Policy) Resolve() (Policy, error) {
 		name string
 		neg  bool
 	}{
-		{"FreeFailures", p.FreeFailures < 0},
+		{"LockAfter", p.LockAfter < 0},
 		{"BaseLockout", p.BaseLockout < 0},
 		{"MaxLockout", p.MaxLockout < 0},
 		{"ForgetAfter", p.ForgetAfter < 0},
@@ -62,8 +62,8 @@ func (p Policy) Resolve() (Policy, error) {
 			return Policy{}, fmt.Errorf("%w: negative %s", ErrInvalid, f.name)
 		}
 	}
-	if p.FreeFailures == 0 {
-		p.FreeFailures = DefaultFreeFailures
+	if p.LockAfter == 0 {
+		p.LockAfter = DefaultLockAfter
 	}
 	if p.BaseLockout == 0 {
 		p.BaseLockout = DefaultBaseLockout
@@ -93,11 +93,11 @@ func (p Policy) Resolve() (Policy, error) {
 }
 
 // LockoutAfter returns the lockout imposed after the given number of
-// consecutive failures (0 while failures are free): BaseLockout, doubled
-// for each further failure, capped at MaxLockout. Call it on a resolved
+// consecutive failures: 0 below LockAfter, then BaseLockout, doubled for
+// each further failure, capped at MaxLockout. Call it on a resolved
 // policy.
 func (p Policy) LockoutAfter(failures int) time.Duration {
-	extra := failures - p.FreeFailures
+	extra := failures - p.LockAfter + 1
 	if extra <= 0 {
 		return 0
 	}
@@ -113,12 +113,12 @@ func (p Policy) LockoutAfter(failures int) time.Duration {
 
 // InFlightLimit returns how many attempts on an account with the given
 // number of consecutive failures may be in flight (begun, outcome not yet
-// recorded) at once. Attempts made one after another pass FreeFailures+1
+// recorded) at once. Attempts made one after another pass LockAfter
 // times before the first lockout and once after each lockout; concurrent
 // attempts get no more, since each may be a failure. Call it on a
 // resolved policy.
 func (p Policy) InFlightLimit(failures int) int {
-	return max(p.FreeFailures+1-failures, 1)
+	return max(p.LockAfter-failures, 1)
 }
 
 // AddrKey returns the key under which a client address is rate limited:

@@ -20,13 +20,13 @@ func resolved(t *testing.T, p Policy) Policy {
 func TestResolve_ZeroTakesDefaults(t *testing.T) {
 	t.Parallel()
 	p := resolved(t, Policy{})
-	if p.FreeFailures != 5 || p.BaseLockout != time.Second || p.MaxLockout != 20*time.Minute ||
+	if p.LockAfter != 6 || p.BaseLockout != time.Second || p.MaxLockout != 20*time.Minute ||
 		p.ForgetAfter != 24*time.Hour || p.AddrRate != rate.Every(3*time.Second) || p.AddrBurst != 20 ||
 		p.AttemptTimeout != time.Minute || p.Now == nil {
 		t.Fatalf("defaults: %+v", p)
 	}
-	set := resolved(t, Policy{FreeFailures: 2, BaseLockout: time.Minute, MaxLockout: time.Hour, AddrRate: rate.Inf, AddrBurst: 1})
-	if set.FreeFailures != 2 || set.BaseLockout != time.Minute || set.MaxLockout != time.Hour || set.AddrRate != rate.Inf || set.AddrBurst != 1 {
+	set := resolved(t, Policy{LockAfter: 3, BaseLockout: time.Minute, MaxLockout: time.Hour, AddrRate: rate.Inf, AddrBurst: 1})
+	if set.LockAfter != 3 || set.BaseLockout != time.Minute || set.MaxLockout != time.Hour || set.AddrRate != rate.Inf || set.AddrBurst != 1 {
 		t.Fatalf("set fields replaced: %+v", set)
 	}
 }
@@ -34,7 +34,7 @@ func TestResolve_ZeroTakesDefaults(t *testing.T) {
 func TestResolve_RefusesNegativeAndInvertedValues(t *testing.T) {
 	t.Parallel()
 	for name, p := range map[string]Policy{
-		"FreeFailures":           {FreeFailures: -1},
+		"LockAfter":              {LockAfter: -1},
 		"BaseLockout":            {BaseLockout: -time.Second},
 		"MaxLockout":             {MaxLockout: -time.Second},
 		"ForgetAfter":            {ForgetAfter: -time.Second},
@@ -81,7 +81,7 @@ func TestLockoutAfter_DefaultsStayWithinNIST_E14(t *testing.T) {
 
 func TestInFlightLimit_ShrinksWithFailures(t *testing.T) {
 	t.Parallel()
-	p := resolved(t, Policy{FreeFailures: 3})
+	p := resolved(t, Policy{LockAfter: 4})
 	for failures, want := range map[int]int{0: 4, 1: 3, 3: 1, 4: 1, 50: 1} {
 		if got := p.InFlightLimit(failures); got != want {
 			t.Errorf("InFlightLimit(%d) = %d, want %d", failures, got, want)
@@ -104,5 +104,17 @@ func TestAddrKey_IPv6ByPrefix(t *testing.T) {
 		if got := AddrKey(c.in); got != c.want {
 			t.Errorf("AddrKey(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// LockAfter 1 locks at the first failure, one attempt at a time.
+func TestLockAfterOne_LocksAtTheFirstFailure(t *testing.T) {
+	t.Parallel()
+	p := resolved(t, Policy{LockAfter: 1})
+	if got := p.LockoutAfter(1); got != time.Second {
+		t.Errorf("LockoutAfter(1) = %v, want 1s", got)
+	}
+	if got := p.InFlightLimit(0); got != 1 {
+		t.Errorf("InFlightLimit(0) = %d, want 1", got)
 	}
 }
