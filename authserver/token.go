@@ -81,7 +81,8 @@ type TokenHandlerConfig struct {
 	// HashQueueWait is how long a login waits for a hashing slot.
 	// Default: 2 s.
 	HashQueueWait time.Duration
-	// Guard throttles login attempts. Default: none.
+	// Guard throttles login attempts: authserver/throttle in one
+	// process, authserver/redisthrottle across instances. Default: none.
 	Guard LoginGuard
 	// ClientAddr extracts the client address used by Guard and audit
 	// events. Default: the connection's address (RemoteAddr); see
