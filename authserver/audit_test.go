@@ -111,38 +111,36 @@ type stubGuard struct {
 	mu                           sync.Mutex
 	checks, fails, oks, releases int
 	lastUser, lastAddr           string
-	// outcomeCtxErr is the context error seen by the last Failure,
-	// Success or Release.
+	// outcomeCtxErr is the context error seen by the last outcome.
 	outcomeCtxErr error
 }
 
-func (g *stubGuard) Check(_ context.Context, user, addr string) (time.Duration, error) {
+func (g *stubGuard) Begin(_ context.Context, user, addr string) (*authserver.Attempt, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.checks++
 	g.lastUser, g.lastAddr = user, addr
-	return g.wait, g.err
+	switch {
+	case g.err != nil:
+		return nil, g.err
+	case g.wait > 0:
+		return nil, &authserver.ThrottledError{RetryAfter: g.wait}
+	}
+	return authserver.NewAttempt(g.end), nil
 }
 
-func (g *stubGuard) Failure(ctx context.Context, _, _ string) {
+func (g *stubGuard) end(ctx context.Context, o authserver.Outcome) {
 	g.mu.Lock()
-	g.fails++
+	defer g.mu.Unlock()
+	switch o {
+	case authserver.AttemptFailed:
+		g.fails++
+	case authserver.AttemptSucceeded:
+		g.oks++
+	default:
+		g.releases++
+	}
 	g.outcomeCtxErr = ctx.Err()
-	g.mu.Unlock()
-}
-
-func (g *stubGuard) Success(ctx context.Context, _, _ string) {
-	g.mu.Lock()
-	g.oks++
-	g.outcomeCtxErr = ctx.Err()
-	g.mu.Unlock()
-}
-
-func (g *stubGuard) Release(ctx context.Context, _, _ string) {
-	g.mu.Lock()
-	g.releases++
-	g.outcomeCtxErr = ctx.Err()
-	g.mu.Unlock()
 }
 
 // TestTokenEndpoint_E14_Guard: a throttled login is refused before any

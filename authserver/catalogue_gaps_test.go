@@ -271,7 +271,7 @@ func BenchmarkCatalogue_L03_LegacyCostLogin(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	// One of each before the clock starts: the handler learns the
+	// One of each before the clock starts: the hasher learns the
 	// dummy comparison's cost from unknown users.
 	timed("nobody")
 	timed("legacy")

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
@@ -82,7 +81,8 @@ type TokenHandlerConfig struct {
 	// HashQueueWait is how long a login waits for a hashing slot.
 	// Default: 2 s.
 	HashQueueWait time.Duration
-	// Guard throttles login attempts. Default: none.
+	// Guard throttles login attempts: authserver/throttle in one
+	// process, authserver/redisthrottle across instances. Default: none.
 	Guard LoginGuard
 	// ClientAddr extracts the client address used by Guard and audit
 	// events. Default: the connection's address (RemoteAddr); see
@@ -98,19 +98,6 @@ type TokenHandlerConfig struct {
 	StoreTimeout time.Duration
 }
 
-// LoginGuard throttles password logins. Check runs before any password
-// work; a positive retryAfter refuses the attempt with 429. Every attempt
-// Check lets through ends in exactly one of Failure and Success (the
-// password was compared) or Release (it was not: the user store failed,
-// no hashing slot was free, the request was cancelled), so that a guard
-// can count attempts still in flight against the budget.
-type LoginGuard interface {
-	Check(ctx context.Context, username, clientAddr string) (retryAfter time.Duration, err error)
-	Failure(ctx context.Context, username, clientAddr string)
-	Success(ctx context.Context, username, clientAddr string)
-	Release(ctx context.Context, username, clientAddr string)
-}
-
 // TokenHandler is the OAuth 2.0 token endpoint (RFC 6749) for the
 // resource owner password grant and the refresh_token grant, with the
 // FastAPI recipe's response shape. It also provides the recipe's
@@ -122,11 +109,6 @@ type LoginGuard interface {
 type TokenHandler struct {
 	cfg       TokenHandlerConfig
 	hashSlots chan struct{}
-	// compareNanos is a running average of how long the dummy comparison
-	// (the configured parameters) takes: the floor for a failed login
-	// against an outdated, cheaper hash. Only dummy comparisons are
-	// sampled, so no stored hash, however strong, can move it.
-	compareNanos atomic.Int64
 	// pause waits for d or until ctx ends; tests replace it.
 	pause func(ctx context.Context, d time.Duration)
 }
@@ -391,18 +373,13 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	}
 	addr := h.cfg.ClientAddr(r)
 	ctx := r.Context()
-	if h.cfg.Guard != nil {
-		wait, err := h.cfg.Guard.Check(ctx, username, addr)
-		if err != nil {
-			h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: login guard failed", slog.String("error", err.Error()))
-			return nil, errUnavailable
-		}
-		if wait > 0 {
-			h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginThrottled, ClientAddr: addr})
-			return nil, &oauthError{status: http.StatusTooManyRequests, code: "slow_down",
-				description: "too many attempts; retry later", detail: "Too many attempts", retryAfter: wait}
-		}
+	attempt, oerr := h.beginAttempt(ctx, username, addr)
+	if oerr != nil {
+		return nil, oerr
 	}
+	// Whatever ends the attempt first (Failure, Success) makes this a
+	// no-op; every path that never compares the password releases it.
+	defer h.recordOutcome(ctx, attempt.Release)
 
 	sctx, cancel := h.storeCtx(r)
 	user, err := h.cfg.Users.UserByUsername(sctx, username)
@@ -410,47 +387,30 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: user lookup failed", slog.String("error", err.Error()))
-		h.releaseAttempt(ctx, username, addr)
 		return nil, errUnavailable
 	}
 
 	if !h.acquireHashSlot(ctx) {
-		h.releaseAttempt(ctx, username, addr)
 		return nil, errBusy
 	}
-	var cmpErr error
-	start := time.Now()
+	stored := "" // no account: Verify makes the dummy comparison
 	if found {
-		cmpErr = h.cfg.Passwords.Compare(user.PasswordHash, pw)
-	} else {
-		h.cfg.Passwords.CompareDummy(pw)
+		stored = user.PasswordHash
 	}
-	failed := !found || cmpErr != nil || user.Disabled
-	outdated := found && h.cfg.Passwords.NeedsRehash(user.PasswordHash)
-	if !found {
-		h.noteCompare(time.Since(start))
-	} else if failed && outdated && h.compareNanos.Load() == 0 {
-		// Nothing to pad to yet: learn the dummy comparison's cost now,
-		// while this request holds a hash slot.
-		dstart := time.Now()
-		h.cfg.Passwords.CompareDummy(pw)
-		h.noteCompare(time.Since(dstart))
-	}
-	took := time.Since(start)
+	wait, cmpErr := h.cfg.Passwords.Verify(stored, pw)
 	<-h.hashSlots
 
-	if failed {
+	if !found || cmpErr != nil || user.Disabled {
 		if found && cmpErr != nil && !errors.Is(cmpErr, password.ErrMismatch) && !errors.Is(cmpErr, password.ErrTooLong) {
 			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: stored password hash rejected", slog.String("user_id", user.ID), slog.String("error", cmpErr.Error()))
 		}
-		// Counted before the pause below, and whether or not the client
+		// Counted before the wait below, and whether or not the client
 		// is still there: hanging up early must not save a guess.
-		h.recordOutcome(ctx, username, addr, LoginGuard.Failure)
-		if outdated {
-			// A hash at a lower, legacy cost fails faster than the dummy
-			// comparison of an unknown user; the difference would tell
-			// which usernames exist. Wait it out (without a hash slot).
-			h.pause(ctx, time.Duration(h.compareNanos.Load())-took)
+		h.recordOutcome(ctx, attempt.Failure)
+		if wait > 0 {
+			// A legacy hash fails faster than an unknown user's dummy
+			// comparison: wait out the difference, without a hash slot.
+			h.pause(ctx, wait)
 		}
 		reason := "bad_credentials"
 		if found && cmpErr == nil {
@@ -459,7 +419,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginFailure, ClientAddr: addr, Reason: reason})
 		return nil, errBadCredentials
 	}
-	h.recordOutcome(ctx, username, addr, LoginGuard.Success)
+	h.recordOutcome(ctx, attempt.Success)
 
 	scopes := user.Scopes
 	if len(requested) > 0 {
@@ -482,33 +442,42 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	return resp, oerr
 }
 
-// releaseAttempt ends an attempt the guard let through without an
-// outcome: the password was never compared.
-func (h *TokenHandler) releaseAttempt(ctx context.Context, username, addr string) {
-	h.recordOutcome(ctx, username, addr, LoginGuard.Release)
+// beginAttempt asks the guard, if any, to let a login attempt through. It
+// returns nil (nothing to end) without a guard.
+func (h *TokenHandler) beginAttempt(ctx context.Context, username, addr string) (*Attempt, *oauthError) {
+	if h.cfg.Guard == nil {
+		return nil, nil
+	}
+	attempt, err := h.cfg.Guard.Begin(ctx, username, addr)
+	var te *ThrottledError
+	switch {
+	case err == nil:
+		return attempt, nil
+	case errors.As(err, &te) || errors.Is(err, ErrThrottled):
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginThrottled, ClientAddr: addr})
+		wait := time.Second
+		if te != nil {
+			wait = max(te.RetryAfter, time.Second)
+		}
+		return nil, &oauthError{status: http.StatusTooManyRequests, code: "slow_down",
+			description: "too many attempts; retry later", detail: "Too many attempts", retryAfter: wait}
+	default:
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: login guard failed", slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
 }
 
-// recordOutcome reports an attempt's end to the guard, if any. The call
-// outlives the request's cancellation (bounded by StoreTimeout): a client
-// that hangs up must not keep its failure from being counted, nor its
-// place from being given back.
-func (h *TokenHandler) recordOutcome(ctx context.Context, username, addr string, outcome func(LoginGuard, context.Context, string, string)) {
+// recordOutcome reports an attempt's end (one of its methods) to the
+// guard. The call outlives the request's cancellation (bounded by
+// StoreTimeout): a client that hangs up must not keep its failure from
+// being counted, nor its place from being given back.
+func (h *TokenHandler) recordOutcome(ctx context.Context, end func(context.Context)) {
 	if h.cfg.Guard == nil {
 		return
 	}
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
 	defer cancel()
-	outcome(h.cfg.Guard, octx, username, addr)
-}
-
-// noteCompare adds one dummy comparison to the running average.
-func (h *TokenHandler) noteCompare(d time.Duration) {
-	old := h.compareNanos.Load()
-	if old == 0 {
-		h.compareNanos.Store(int64(d))
-		return
-	}
-	h.compareNanos.Store(old + (int64(d)-old)/8)
+	end(octx)
 }
 
 func (h *TokenHandler) acquireHashSlot(ctx context.Context) bool {

@@ -17,7 +17,9 @@
 //	}
 //
 // For an unknown user, call [Hasher.CompareDummy] instead of Compare and
-// answer exactly as for a wrong password.
+// answer exactly as for a wrong password. A login endpoint calls
+// [Hasher.Verify], which does either and also says how long to wait
+// before refusing a user whose hash is still at a legacy cost.
 //
 // Hashes are interchangeable with passlib, pwdlib, pyca/bcrypt and
 // argon2-cffi: bcrypt hashes are written as "$2b$" (and "$2a$", "$2b$",
@@ -70,7 +72,9 @@
 // the configured scheme and cost, so "unknown user" and "wrong password"
 // take the same time. Users whose hash has a lower cost than the
 // configured one answer faster until [Hasher.NeedsRehash] has upgraded
-// them at their next login.
+// them at their next login, unless the caller waits out the time
+// [Hasher.Verify] returns with a refusal: the difference to a running
+// average of the dummy comparison, which only dummy comparisons feed.
 //
 // Configuration. New bcrypt hashes use cost [MinCost] (10) to [MaxCost].
 // A zero Cost selects [DefaultCost] (12); any other value out of range is

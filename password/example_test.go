@@ -115,3 +115,27 @@ func ExampleHasher_CompareDummy() {
 	// incorrect username or password
 	// incorrect username or password
 }
+
+// A login verifies against the account's hash, or "" when there is no
+// such account, and waits out the returned time before refusing (after
+// recording the failure), so that a legacy hash answers no sooner than an
+// unknown user.
+func ExampleHasher_Verify() {
+	h := &password.Hasher{Cost: password.MinCost}
+	stored, err := h.Hash("correct horse")
+	if err != nil {
+		log.Fatal(err)
+	}
+	wait, err := h.Verify(stored, "wrong guess")
+	fmt.Println(errors.Is(err, password.ErrMismatch), wait) // a current hash: no wait
+
+	_, err = h.Verify("", "wrong guess") // unknown user: the dummy comparison
+	fmt.Println(errors.Is(err, password.ErrMalformedHash))
+
+	_, err = h.Verify(stored, "correct horse")
+	fmt.Println(err)
+	// Output:
+	// true 0s
+	// true
+	// <nil>
+}

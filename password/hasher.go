@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // bcrypt costs. Each step doubles the work.
@@ -90,6 +92,11 @@ type Hasher struct {
 
 	dummyOnce sync.Once
 	dummy     *parsedHash // nil when the configuration is invalid
+	// dummyNanos is a running average of how long the dummy comparison
+	// takes (0: not measured yet), the floor [Hasher.Verify] pads
+	// refusals of weaker hashes to. Only dummy comparisons are sampled,
+	// so no stored hash, however strong, can move it.
+	dummyNanos atomic.Int64
 }
 
 // Argon2Params are the Argon2id parameters for new hashes. Each zero field
@@ -285,6 +292,60 @@ func (h *Hasher) CompareDummy(password string) {
 		input = fillerPassword
 	}
 	verifyHash(d, []byte(input))
+}
+
+// Verify is [Hasher.Compare] for a login: it compares password with
+// stored, the hash of the account logging in, or with the dummy hash when
+// stored is "" (no such account, or one without a password; the error is
+// then [ErrMalformedHash], as from Compare). It also returns how long the
+// caller must still wait before answering a refusal, so that a refusal
+// takes as long as one for an unknown account:
+//
+//   - zero when the comparison was the dummy one, or when stored is at
+//     the configured scheme and strength: such comparisons take the
+//     dummy's time by themselves;
+//   - for a weaker, legacy stored hash (one [Hasher.NeedsRehash]
+//     reports), the difference to the dummy comparison's running time,
+//     which Verify learns from the dummy comparisons it makes (and, before
+//     the first, by making one).
+//
+// The wait is returned rather than slept so that the caller can first
+// release what it holds (a hashing slot) and record the failure; it
+// applies to every refusal, including one made despite a match (a
+// disabled account), and never to a successful login.
+func (h *Hasher) Verify(stored, password string) (time.Duration, error) {
+	start := time.Now()
+	err := h.Compare(stored, password)
+	took := time.Since(start)
+	if _, perr := parseHash(stored); perr != nil {
+		// Compare made the dummy comparison: a sample of its cost.
+		h.noteDummy(took)
+		return 0, err
+	}
+	if !h.NeedsRehash(stored) {
+		return 0, err
+	}
+	if h.dummyNanos.Load() == 0 {
+		// Nothing to pad to yet: learn the dummy comparison's cost now.
+		dstart := time.Now()
+		h.CompareDummy(password)
+		h.noteDummy(time.Since(dstart))
+	}
+	return max(time.Duration(h.dummyNanos.Load())-took, 0), err
+}
+
+// noteDummy adds one dummy comparison's duration to the running average.
+func (h *Hasher) noteDummy(d time.Duration) {
+	for {
+		old := h.dummyNanos.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if h.dummyNanos.CompareAndSwap(old, max(next, 1)) {
+			return
+		}
+	}
 }
 
 // dummyHash returns the Hasher's dummy hash, building it on first use.

@@ -1,17 +1,17 @@
 // Package redisthrottle is a login throttle whose state lives in Redis, so
 // that every instance of a service enforces one budget per account and per
-// client address. It applies the policy of authserver.ThrottleConfig: a
-// lockout per account that grows with consecutive failures and resets on
-// success, and a rate limit per client address (GCRA, from
-// github.com/go-redis/redis_rate). As with authserver.LoginThrottle, each
-// attempt holds a place in its account's budget from Check until its
-// outcome is recorded, so concurrent guesses, even spread over instances,
-// get no more attempts than guesses made one after another.
+// client address. It applies the [throttle.Policy] of the in-memory
+// authserver/throttle: a lockout per account that grows with consecutive
+// failures and resets on success, and a rate limit per client address
+// (GCRA, from github.com/go-redis/redis_rate). Each attempt holds a place
+// in its account's budget from Begin until it is ended, so concurrent
+// guesses, even spread over instances, get no more attempts than guesses
+// made one after another.
 //
 // # Security
 //
 // Usernames and addresses are hashed into keys, so no client-chosen text
-// reaches a Redis key. When Redis cannot answer, Check returns an error and
+// reaches a Redis key. When Redis cannot answer, Begin returns an error and
 // the token endpoint refuses the login with 503: throttling fails closed.
 package redisthrottle
 
@@ -26,8 +26,11 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtkit/jwtkit/authserver"
+	"github.com/jwtkit/jwtkit/authserver/throttle"
+	"github.com/jwtkit/jwtkit/internal/loginpolicy"
 )
 
 // Config configures a [Throttle].
@@ -35,10 +38,10 @@ type Config struct {
 	// Prefix starts every key; "" means "jwtkit:throttle". ASCII letters,
 	// digits and "_.:-" only.
 	Prefix string
-	// Policy is the throttling policy; zero fields take
-	// authserver.ThrottleConfig's defaults (see its WithDefaults).
-	// Policy.MaxEntries is not used (Redis keys expire instead).
-	Policy authserver.ThrottleConfig
+	// Policy is the throttling policy; zero fields take the defaults
+	// documented on throttle.Policy. Redis keys expire, so no bound on
+	// entries is needed.
+	Policy throttle.Policy
 	// Logger reports Redis failures while recording outcomes.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -62,18 +65,27 @@ var _ authserver.LoginGuard = (*Throttle)(nil)
 
 var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
-// New returns a Throttle on client, which the caller owns.
+// ErrConfig reports a nil client or an invalid prefix; an invalid policy
+// is reported with throttle.ErrInvalidPolicy.
+var ErrConfig = errors.New("redisthrottle: invalid configuration")
+
+// New returns a Throttle on client, which the caller owns. A bad
+// configuration is refused with an error wrapping [ErrConfig] or
+// throttle.ErrInvalidPolicy.
 func New(client redis.UniversalClient, cfg Config) (*Throttle, error) {
 	if client == nil {
-		return nil, errors.New("redisthrottle: nil client")
+		return nil, fmt.Errorf("%w: nil client", ErrConfig)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "jwtkit:throttle"
 	}
 	if !prefixRE.MatchString(cfg.Prefix) {
-		return nil, fmt.Errorf("redisthrottle: invalid prefix %q", cfg.Prefix)
+		return nil, fmt.Errorf("%w: prefix %q", ErrConfig, cfg.Prefix)
 	}
-	p := cfg.Policy.WithDefaults()
+	p, err := loginpolicy.Policy(cfg.Policy).Resolve()
+	if err != nil {
+		return nil, err
+	}
 	// rate.Limit is events per second; redis_rate wants events per period.
 	period := time.Duration(float64(time.Second) / float64(p.AddrRate))
 	if period <= 0 {
@@ -91,7 +103,7 @@ func New(client redis.UniversalClient, cfg Config) (*Throttle, error) {
 		now:     p.Now,
 		addrLim: redis_rate.Limit{Rate: 1, Period: period, Burst: p.AddrBurst},
 		logger:  cfg.Logger,
-		policyArgs: []any{p.ForgetAfter.Milliseconds(), p.FreeFailures,
+		policyArgs: []any{p.ForgetAfter.Milliseconds(), p.LockAfter - 1,
 			p.BaseLockout.Milliseconds(), p.MaxLockout.Milliseconds(),
 			max(p.AttemptTimeout.Milliseconds(), 1), ttl.Milliseconds()},
 	}, nil
@@ -104,16 +116,17 @@ func (t *Throttle) key(kind, s string) string {
 
 // The account hash holds n (consecutive failures), last (time of the last
 // failure), until (end of the lockout) and pend: the ends of the attempts
-// in flight, comma-separated, each added by Check and removed by the
+// in flight, comma-separated, each added by Begin and removed by its
 // outcome (or on lapsing), so that every instance sees the same budget.
 // Times are Unix milliseconds from the calling instance's clock.
 //
 // Every script takes KEYS[1], the account hash, and the ARGV of
-// [Throttle.args]. scriptLib is their shared prelude; its lockout mirrors
-// authserver.ThrottleConfig.LockoutAfter.
+// [Throttle.args]; the outcome scripts also take, as ARGV[8], the end of
+// the attempt being ended. scriptLib is their shared prelude; its lockout
+// and in-flight limit mirror internal/loginpolicy.
 const scriptLib = `
 local now = tonumber(ARGV[1])
-local forget, free = tonumber(ARGV[2]), tonumber(ARGV[3])
+local forget, free = tonumber(ARGV[2]), tonumber(ARGV[3]) -- free: LockAfter-1
 local base, cap = tonumber(ARGV[4]), tonumber(ARGV[5])
 local attempt, ttl = tonumber(ARGV[6]), tonumber(ARGV[7])
 local h = redis.call('HMGET', KEYS[1], 'n', 'last', 'until', 'pend')
@@ -135,6 +148,14 @@ local function lockout(failures)
   if d > cap then d = cap end
   return d
 end
+local function settle(e)
+  for i, p in ipairs(pend) do
+    if p == e then
+      table.remove(pend, i)
+      return
+    end
+  end
+end
 local function save_pend()
   if #pend == 0 then
     redis.call('HDEL', KEYS[1], 'pend')
@@ -144,31 +165,31 @@ local function save_pend()
 end
 `
 
-// checkScript answers Check for the account: the wait if it is locked or
-// its budget is taken by attempts in flight (see
-// authserver.ThrottleConfig.InFlightLimit), else 0 after adding this
-// attempt to them.
-var checkScript = redis.NewScript(scriptLib + `
-if now < until_ms then return until_ms - now end
+// beginScript answers Begin for the account: {wait} if it is locked or
+// its budget is taken by attempts in flight, else {0, end} after adding
+// this attempt, whose place lapses at end, to them.
+var beginScript = redis.NewScript(scriptLib + `
+if now < until_ms then return {until_ms - now} end
 if #pend >= math.max(free + 1 - n, 1) then
   local wait = lockout(n + #pend)
   for _, e in ipairs(pend) do
     if e - now < wait then wait = e - now end
   end
-  return math.max(wait, 1)
+  return {math.max(wait, 1)}
 end
-pend[#pend + 1] = now + attempt
+local e = now + attempt
+pend[#pend + 1] = e
 save_pend()
 if redis.call('PTTL', KEYS[1]) < attempt then
   redis.call('PEXPIRE', KEYS[1], attempt)
 end
-return 0
+return {0, e}
 `)
 
-// failureScript ends one attempt in flight and records it as a failure:
-// it forgets old failures, counts this one and sets the lockout.
+// failureScript ends the attempt and records it as a failure: it forgets
+// old failures, counts this one and sets the lockout.
 var failureScript = redis.NewScript(scriptLib + `
-table.remove(pend, 1)
+settle(tonumber(ARGV[8]))
 n = n + 1
 until_ms = 0
 local d = lockout(n)
@@ -179,10 +200,10 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return n
 `)
 
-// successScript ends one attempt in flight and forgets the failures; the
-// other attempts in flight stay counted.
+// successScript ends the attempt and forgets the failures; the other
+// attempts in flight stay counted.
 var successScript = redis.NewScript(scriptLib + `
-table.remove(pend, 1)
+settle(tonumber(ARGV[8]))
 if #pend == 0 then
   redis.call('DEL', KEYS[1])
 else
@@ -192,9 +213,9 @@ end
 return 0
 `)
 
-// releaseScript ends one attempt in flight without an outcome.
+// releaseScript ends the attempt without an outcome.
 var releaseScript = redis.NewScript(scriptLib + `
-table.remove(pend, 1)
+settle(tonumber(ARGV[8]))
 if #pend == 0 and n == 0 and now >= until_ms then
   redis.call('DEL', KEYS[1])
 else
@@ -209,53 +230,44 @@ func (t *Throttle) args() []any {
 	return append(append(args, t.now().UnixMilli()), t.policyArgs...)
 }
 
-// Check reports how long the attempt must wait (0: go ahead). An allowed
-// attempt counts against the client address's budget (per /64 for IPv6,
-// see authserver.ThrottleAddrKey) and holds a place in the account's
-// budget until Failure, Success or Release.
-func (t *Throttle) Check(ctx context.Context, username, addr string) (time.Duration, error) {
+// Begin lets the attempt through, or refuses it with an
+// *authserver.ThrottledError. An attempt let through counts against the
+// client address's budget (per /64 for IPv6) and holds a place in the
+// account's budget until it is ended. Begin fails when Redis cannot
+// answer.
+func (t *Throttle) Begin(ctx context.Context, username, addr string) (*authserver.Attempt, error) {
 	// The address first: a client over its own budget must not hold
 	// places in the budget of the account it targets, even briefly.
-	res, err := t.limiter.Allow(ctx, t.key("addr", authserver.ThrottleAddrKey(addr)), t.addrLim)
+	res, err := t.limiter.Allow(ctx, t.key("addr", loginpolicy.AddrKey(addr)), t.addrLim)
 	if err != nil {
-		return 0, fmt.Errorf("redisthrottle: %w", err)
+		return nil, fmt.Errorf("redisthrottle: %w", err)
 	}
 	if res.Allowed == 0 {
-		return max(res.RetryAfter, time.Millisecond), nil
+		return nil, &authserver.ThrottledError{RetryAfter: max(res.RetryAfter, time.Millisecond)}
 	}
 	acct := t.key("acct", username)
-	ms, err := checkScript.Run(ctx, t.client, []string{acct}, t.args()...).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("redisthrottle: %w", err)
+	r, err := beginScript.Run(ctx, t.client, []string{acct}, t.args()...).Int64Slice()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("redisthrottle: %w", err)
+	case len(r) == 0:
+		return nil, fmt.Errorf("redisthrottle: empty answer from the begin script")
+	case r[0] > 0:
+		return nil, &authserver.ThrottledError{RetryAfter: time.Duration(r[0]) * time.Millisecond}
+	case len(r) < 2:
+		return nil, fmt.Errorf("redisthrottle: no attempt end from the begin script")
 	}
-	if ms > 0 {
-		return time.Duration(ms) * time.Millisecond, nil
-	}
-	return 0, nil
-}
-
-// Failure records a failed attempt for username.
-func (t *Throttle) Failure(ctx context.Context, username, _ string) {
-	t.run(ctx, failureScript, username, "jwtkit: recording a login failure failed")
-}
-
-// Success forgets username's failures. Other attempts still in flight keep
-// their places: they may yet fail.
-func (t *Throttle) Success(ctx context.Context, username, _ string) {
-	t.run(ctx, successScript, username, "jwtkit: resetting login failures failed")
-}
-
-// Release gives back the place an attempt took in Check, for an attempt
-// that ended before the password was compared (the user store failed, the
-// request was cancelled, no hashing slot was free). It records neither a
-// failure nor a success. Without it the place lapses after
-// Policy.AttemptTimeout.
-func (t *Throttle) Release(ctx context.Context, username, _ string) {
-	t.run(ctx, releaseScript, username, "jwtkit: releasing a login attempt failed")
-}
-
-func (t *Throttle) run(ctx context.Context, s *redis.Script, username, msg string) {
-	if err := s.Run(ctx, t.client, []string{t.key("acct", username)}, t.args()...).Err(); err != nil {
-		t.logger.LogAttrs(ctx, slog.LevelError, msg, slog.String("error", err.Error()))
-	}
+	end := r[1]
+	return authserver.NewAttempt(func(ctx context.Context, o authserver.Outcome) {
+		s, msg := releaseScript, "jwtkit: releasing a login attempt failed"
+		switch o {
+		case authserver.AttemptFailed:
+			s, msg = failureScript, "jwtkit: recording a login failure failed"
+		case authserver.AttemptSucceeded:
+			s, msg = successScript, "jwtkit: resetting login failures failed"
+		}
+		if err := s.Run(ctx, t.client, []string{acct}, append(t.args(), end)...).Err(); err != nil {
+			t.logger.LogAttrs(ctx, slog.LevelError, msg, slog.String("error", err.Error()))
+		}
+	}), nil
 }

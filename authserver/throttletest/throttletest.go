@@ -1,21 +1,25 @@
-// Package throttletest holds test helpers shared by the login guards of
-// jwtkit (authserver.LoginThrottle, redisthrottle.Throttle) and usable by
-// guards elsewhere: a settable clock and a concurrent Check driver.
-//
-// It does not import package middleware, so that package's own tests can
-// use it.
+// Package throttletest is the conformance suite of login guards built on
+// throttle.Policy (authserver/throttle, authserver/redisthrottle, or a
+// guard of your own), with a settable clock and a concurrent Begin
+// driver.
 package throttletest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/jwtkit/jwtkit/authserver"
+	"github.com/jwtkit/jwtkit/authserver/throttle"
 )
 
-// Clock is a manual clock for ThrottleConfig.Now. It is safe for
+// Clock is a manual clock for throttle.Policy.Now. It is safe for
 // concurrent use.
 type Clock struct {
 	mu sync.Mutex
@@ -39,36 +43,295 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// Checker is the Check method of authserver.LoginGuard.
-type Checker interface {
-	Check(ctx context.Context, username, clientAddr string) (time.Duration, error)
-}
-
-// CheckAll runs n concurrent Checks for one account, each from its own
+// BeginAll runs n concurrent Begins for one account, each from its own
 // address and spread in turn over guards (instances sharing state), and
-// returns how many were let through. It fails the test if a Check returns
-// an error or a negative wait.
-func CheckAll(t testing.TB, n int, username string, guards ...Checker) int {
+// returns the attempts let through. It fails the test if a Begin fails
+// for any reason but a throttling refusal with a positive RetryAfter.
+func BeginAll(t testing.TB, n int, username string, guards ...authserver.LoginGuard) []*authserver.Attempt {
 	t.Helper()
 	var (
-		wg      sync.WaitGroup
-		allowed atomic.Int32
-		bad     atomic.Int32
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		got  []*authserver.Attempt
+		errs atomic.Int32
 	)
 	for i := range n {
 		wg.Go(func() {
-			d, err := guards[i%len(guards)].Check(context.Background(), username, fmt.Sprintf("198.51.100.%d", i))
+			a, err := guards[i%len(guards)].Begin(context.Background(), username, fmt.Sprintf("198.51.100.%d", i))
+			var te *authserver.ThrottledError
 			switch {
-			case err != nil || d < 0:
-				bad.Add(1)
-			case d == 0:
-				allowed.Add(1)
+			case err == nil && a != nil:
+				mu.Lock()
+				got = append(got, a)
+				mu.Unlock()
+			case !errors.As(err, &te) || te.RetryAfter <= 0:
+				errs.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	if bad.Load() > 0 {
-		t.Fatalf("%d Checks failed or returned a negative wait", bad.Load())
+	if errs.Load() > 0 {
+		t.Fatalf("%d Begins failed otherwise than by a throttling refusal", errs.Load())
 	}
-	return int(allowed.Load())
+	return got
+}
+
+// Run runs the suite. newGuard returns a guard applying p that shares no
+// state with any other guard it returned; Run calls it from parallel
+// subtests. Every policy Run passes sets Now to a [Clock] of its own;
+// address budgets are only tested without moving that clock, since a
+// guard may keep them on another (Redis's).
+func Run(t *testing.T, newGuard func(t *testing.T, p throttle.Policy) authserver.LoginGuard) {
+	for _, tc := range []struct {
+		name string
+		test func(t *testing.T, s *suite)
+	}{
+		{"LockoutGrowsWithFailuresAndEndsOnSuccess_E14", testLockoutGrows},
+		{"AddressBudget_E14", testAddressBudget},
+		{"IPv6AddressBudgetPer64_E14", testIPv6Per64},
+		{"AddressRefusalTakesNoAccountPlace", testAddressRefusalTakesNoPlace},
+		{"ConcurrentAttemptsShareBudget_E14", testConcurrentShareBudget},
+		{"SuccessEndsOnlyItsOwnAttempt_E14", testSuccessEndsOwnAttempt},
+		{"AbandonedAttemptsLapse_E14", testAbandonedLapse},
+		{"ReleaseGivesPlaceBack_E14", testReleaseGivesPlaceBack},
+		{"SecondEndIsNoOp", testSecondEndIsNoOp},
+		{"LateOutcomeEndsNoOtherAttempt", testLateOutcome},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// A real start, whole milliseconds: Redis keeps them.
+			clk := NewClock(time.Now().Truncate(time.Millisecond))
+			tc.test(t, &suite{clk: clk, newGuard: func(p throttle.Policy) authserver.LoginGuard {
+				p.Now = clk.Now
+				return newGuard(t, p)
+			}})
+		})
+	}
+}
+
+type suite struct {
+	clk      *Clock
+	newGuard func(throttle.Policy) authserver.LoginGuard
+}
+
+// begin runs one Begin and returns the attempt, or the wait of a refusal.
+func begin(t *testing.T, g authserver.LoginGuard, user, addr string) (*authserver.Attempt, time.Duration) {
+	t.Helper()
+	a, err := g.Begin(t.Context(), user, addr)
+	if err == nil {
+		if a == nil {
+			t.Fatalf("Begin(%q, %q) let the attempt through with a nil Attempt", user, addr)
+		}
+		return a, 0
+	}
+	var te *authserver.ThrottledError
+	if !errors.As(err, &te) || !errors.Is(err, authserver.ErrThrottled) || te.RetryAfter <= 0 {
+		t.Fatalf("Begin(%q, %q): %v, want nil or a ThrottledError with a positive wait", user, addr, err)
+	}
+	return nil, te.RetryAfter
+}
+
+// mustBegin runs one Begin that must be let through.
+func mustBegin(t *testing.T, g authserver.LoginGuard, user, addr, step string) *authserver.Attempt {
+	t.Helper()
+	a, wait := begin(t, g, user, addr)
+	if a == nil {
+		t.Fatalf("%s: refused, retry after %v", step, wait)
+	}
+	return a
+}
+
+// mustWait runs one Begin that must be refused, and returns the wait.
+func mustWait(t *testing.T, g authserver.LoginGuard, user, addr, step string) time.Duration {
+	t.Helper()
+	a, wait := begin(t, g, user, addr)
+	if a != nil {
+		t.Fatalf("%s: let through", step)
+	}
+	return wait
+}
+
+func testLockoutGrows(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Inf})
+	ctx := t.Context()
+	for i := range 6 {
+		mustBegin(t, g, "bob", "10.0.0.1", fmt.Sprintf("attempt %d", i+1)).Failure(ctx)
+	}
+	// The sixth failure locks for 1 s, the seventh for 2 s, and so on.
+	if d := mustWait(t, g, "bob", "10.0.0.2", "after 6 failures"); d != time.Second {
+		t.Fatalf("lockout after 6 failures = %v, want 1s (from any address)", d)
+	}
+	s.clk.Advance(time.Second)
+	mustBegin(t, g, "bob", "10.0.0.1", "after the first lockout").Failure(ctx)
+	if d := mustWait(t, g, "bob", "10.0.0.1", "after 7 failures"); d != 2*time.Second {
+		t.Fatalf("lockout after 7 failures = %v, want 2s", d)
+	}
+	mustBegin(t, g, "carol", "10.0.0.1", "another account").Release(ctx)
+	s.clk.Advance(2 * time.Second)
+	mustBegin(t, g, "bob", "10.0.0.1", "after the second lockout").Success(ctx)
+	mustBegin(t, g, "bob", "10.0.0.1", "after a success").Failure(ctx)
+	mustBegin(t, g, "bob", "10.0.0.1", "one failure after a success").Release(ctx)
+}
+
+func testAddressBudget(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Every(time.Minute), AddrBurst: 3})
+	for i := range 3 {
+		mustBegin(t, g, fmt.Sprint("user", i), "192.0.2.7", fmt.Sprintf("attempt %d within the burst", i+1))
+	}
+	if d := mustWait(t, g, "user9", "192.0.2.7", "beyond the burst"); d > time.Minute {
+		t.Fatalf("beyond the burst: wait %v, want at most the 1 min refill", d)
+	}
+	mustBegin(t, g, "user9", "192.0.2.8", "another address")
+}
+
+func testIPv6Per64(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Every(time.Minute), AddrBurst: 2})
+	for i, step := range []struct {
+		addr      string
+		throttled bool
+	}{
+		{"2001:db8:1:2::1", false},
+		{"2001:db8:1:2:ffff:ffff:ffff:ffff", false},
+		{"2001:db8:1:2::3", true}, // same /64: bucket empty
+		{"2001:db8:1:3::1", false},
+		{"192.0.2.1", false},
+		{"::ffff:192.0.2.1", false}, // the same IPv4 client
+		{"192.0.2.1", true},
+		{"192.0.2.2", false}, // IPv4 addresses stay separate
+	} {
+		if a, d := begin(t, g, fmt.Sprint("user", i), step.addr); (a == nil) != step.throttled {
+			t.Errorf("step %d, %s: wait %v, throttled want %v", i, step.addr, d, step.throttled)
+		}
+	}
+}
+
+func testAddressRefusalTakesNoPlace(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Every(time.Minute), AddrBurst: 1})
+	mustBegin(t, g, "bob", "198.51.100.1", "first attempt")
+	mustWait(t, g, "bob", "198.51.100.1", "second attempt from the drained address")
+	// The refused attempt holds no place: bob's second one is still free.
+	mustBegin(t, g, "bob", "198.51.100.2", "attempt from another address")
+}
+
+func testConcurrentShareBudget(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{LockAfter: 4, AddrRate: rate.Inf})
+	ctx := t.Context()
+	const budget = 4 // LockAfter
+	// No attempt ends while the Begins run, as when every request is
+	// still hashing: only the budget may pass.
+	attempts := BeginAll(t, 50, "bob", g)
+	if len(attempts) != budget {
+		t.Fatalf("%d of 50 concurrent attempts let through, budget %d", len(attempts), budget)
+	}
+	for _, a := range attempts {
+		a.Failure(ctx)
+	}
+	if d := mustWait(t, g, "bob", "198.51.100.1", "after the budget failed"); d != time.Second {
+		t.Fatalf("after %d failures: wait %v, want the 1s first lockout", budget, d)
+	}
+	// Once locked, one attempt at a time, as for attempts in sequence.
+	s.clk.Advance(time.Second)
+	attempts = BeginAll(t, 50, "bob", g)
+	if len(attempts) != 1 {
+		t.Fatalf("%d of 50 concurrent attempts let through after a lockout, want 1", len(attempts))
+	}
+	attempts[0].Failure(ctx)
+	if d := mustWait(t, g, "bob", "198.51.100.1", "after one more failure"); d != 2*time.Second {
+		t.Fatalf("after %d failures: wait %v, want 2s", budget+1, d)
+	}
+	if n := len(BeginAll(t, 10, "carol", g)); n != budget {
+		t.Fatalf("another account: %d of 10 let through, want %d", n, budget)
+	}
+}
+
+func testSuccessEndsOwnAttempt(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{LockAfter: 4, AddrRate: rate.Inf})
+	ctx := t.Context()
+	for i := range 3 {
+		mustBegin(t, g, "bob", "10.0.0.1", fmt.Sprintf("free attempt %d", i+1)).Failure(ctx)
+	}
+	// One free failure left: one attempt in flight at a time.
+	last := mustBegin(t, g, "bob", "10.0.0.1", "last free attempt")
+	if d := mustWait(t, g, "bob", "10.0.0.2", "second attempt while the last free one is in flight"); d != time.Second {
+		t.Fatalf("second attempt in flight: wait %v, want 1s", d)
+	}
+	last.Success(ctx)
+	var inFlight []*authserver.Attempt
+	for i := range 4 {
+		inFlight = append(inFlight, mustBegin(t, g, "bob", "10.0.0.1", fmt.Sprintf("attempt %d after the success", i+1)))
+	}
+	mustWait(t, g, "bob", "10.0.0.1", "fifth attempt in flight")
+	// A success ends its own attempt only: the three others in flight
+	// still count.
+	inFlight[0].Success(ctx)
+	mustBegin(t, g, "bob", "10.0.0.1", "attempt after the second success")
+	mustWait(t, g, "bob", "10.0.0.1", "one more with four in flight")
+}
+
+func testAbandonedLapse(t *testing.T, s *suite) {
+	// A first lockout longer than the attempt timeout: a refusal waits
+	// until the first attempt in flight lapses.
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Inf, BaseLockout: 5 * time.Minute, AttemptTimeout: time.Minute})
+	ctx := t.Context()
+	// Two attempts begin and never end (say the process died).
+	mustBegin(t, g, "bob", "10.0.0.1", "first attempt")
+	s.clk.Advance(time.Second)
+	mustBegin(t, g, "bob", "10.0.0.1", "second attempt")
+	if d := mustWait(t, g, "bob", "10.0.0.1", "third attempt"); d != time.Minute-time.Second {
+		t.Fatalf("while both are in flight: wait %v, want 59s (until the first lapses)", d)
+	}
+	s.clk.Advance(time.Minute)
+	// They counted as no failure: the whole budget is back.
+	a := mustBegin(t, g, "bob", "10.0.0.1", "first attempt after the lapse")
+	b := mustBegin(t, g, "bob", "10.0.0.1", "second attempt after the lapse")
+	a.Failure(ctx)
+	b.Failure(ctx)
+	if d := mustWait(t, g, "bob", "10.0.0.1", "after two failures"); d != 5*time.Minute {
+		t.Fatalf("after 2 failures: wait %v, want the 5 min first lockout (lapsed attempts counted?)", d)
+	}
+}
+
+func testReleaseGivesPlaceBack(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Inf})
+	ctx := t.Context()
+	a := mustBegin(t, g, "bob", "10.0.0.1", "first attempt")
+	b := mustBegin(t, g, "bob", "10.0.0.1", "second attempt")
+	mustWait(t, g, "bob", "10.0.0.1", "third attempt in flight")
+	a.Release(ctx)
+	c := mustBegin(t, g, "bob", "10.0.0.1", "attempt after a release")
+	b.Release(ctx)
+	c.Release(ctx)
+	// Released attempts are no failures: the whole budget is back.
+	mustBegin(t, g, "bob", "10.0.0.1", "first attempt after all were released").Failure(ctx)
+	mustBegin(t, g, "bob", "10.0.0.1", "second attempt after all were released").Failure(ctx)
+	if d := mustWait(t, g, "bob", "10.0.0.1", "after two failures"); d != time.Second {
+		t.Fatalf("after 2 failures: wait %v, want 1s", d)
+	}
+}
+
+func testSecondEndIsNoOp(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Inf})
+	ctx := t.Context()
+	a := mustBegin(t, g, "bob", "10.0.0.1", "first attempt")
+	a.Failure(ctx)
+	a.Failure(ctx) // a second failure would lock the account
+	a.Success(ctx) // a success would forget the failure
+	a.Release(ctx)
+	mustBegin(t, g, "bob", "10.0.0.1", "attempt after one failure").Failure(ctx)
+	if d := mustWait(t, g, "bob", "10.0.0.1", "after two failures"); d != time.Second {
+		t.Fatalf("after 2 failures: wait %v, want 1s", d)
+	}
+}
+
+func testLateOutcome(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{LockAfter: 2, AddrRate: rate.Inf, AttemptTimeout: time.Minute})
+	ctx := t.Context()
+	late := mustBegin(t, g, "bob", "10.0.0.1", "attempt that will lapse")
+	s.clk.Advance(time.Minute)
+	mustBegin(t, g, "bob", "10.0.0.1", "first attempt after the lapse")
+	mustBegin(t, g, "bob", "10.0.0.1", "second attempt after the lapse")
+	// The lapsed attempt ends now: it has no place left to give back, and
+	// must not give back another attempt's.
+	late.Release(ctx)
+	mustWait(t, g, "bob", "10.0.0.1", "third attempt in flight")
 }

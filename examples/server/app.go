@@ -16,6 +16,7 @@ import (
 
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/authserver/redisthrottle"
+	"github.com/jwtkit/jwtkit/authserver/throttle"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 	"github.com/jwtkit/jwtkit/password"
@@ -91,8 +92,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		refresh     store.RefreshTokens
 		revocations store.Revocations
 		sweeper     store.Sweeper
-		guard       authserver.LoginGuard = authserver.NewLoginThrottle(authserver.ThrottleConfig{})
+		guard       authserver.LoginGuard
 	)
+	if guard, err = throttle.New(throttle.Config{}); err != nil {
+		return nil, err
+	}
 	switch cfg.store {
 	case "memory":
 		mem := memstore.New()

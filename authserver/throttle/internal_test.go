@@ -1,0 +1,113 @@
+package throttle
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// frozen returns a throttle on a clock that never moves.
+func frozen(t testing.TB, cfg Config) *Throttle {
+	t.Helper()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg.Policy.Now = func() time.Time { return now }
+	th, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
+}
+
+func (t *Throttle) entries() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.size()
+}
+
+func TestThrottle_BoundedMemory(t *testing.T) {
+	t.Parallel()
+	th := frozen(t, Config{MaxEntries: 100})
+	ctx := context.Background()
+	for i := range 1000 {
+		if a, err := th.Begin(ctx, fmt.Sprint("u", i), fmt.Sprint("a", i)); err == nil {
+			a.Failure(ctx)
+		}
+	}
+	if n := th.entries(); n > 100 {
+		t.Fatalf("throttle holds %d entries, cap 100", n)
+	}
+}
+
+func TestThrottle_EvictsInBatches(t *testing.T) {
+	t.Parallel()
+	const maxEntries, batch = 400, 400 / 8
+	th := frozen(t, Config{MaxEntries: maxEntries})
+	ctx := context.Background()
+	const ops = 5000
+	full, prev := 0, 0
+	for i := range ops {
+		// Nothing lapses on the frozen clock: every entry is live. Each
+		// Begin adds an address bucket and an account.
+		_, _ = th.Begin(ctx, fmt.Sprint("u", i), fmt.Sprint("a", i))
+		n := th.entries()
+		switch {
+		case n > maxEntries:
+			t.Fatalf("op %d: %d entries, cap %d", i, n, maxEntries)
+		case n == maxEntries:
+			full++
+		case n < prev && prev-n+2 < batch:
+			t.Fatalf("op %d: eviction freed %d entries, want a batch of %d", i, prev-n+2, batch)
+		}
+		prev = n
+	}
+	// Evicting one entry at a time would leave the throttle full after
+	// almost every op, each insertion paying for a scan of the maps. A
+	// batch leaves room for the next batch/2 ops.
+	if limit := ops/(batch/2) + 1; full > limit {
+		t.Fatalf("full after %d of %d ops, want at most %d", full, ops, limit)
+	}
+}
+
+// An account whose attempts all ended without failures is forgotten.
+func TestThrottle_IdleAccountsAreDropped(t *testing.T) {
+	t.Parallel()
+	th := frozen(t, Config{Policy: Policy{AddrRate: rate.Inf}})
+	ctx := context.Background()
+	a, _ := th.Begin(ctx, "bob", "10.0.0.1")
+	b, _ := th.Begin(ctx, "bob", "10.0.0.1")
+	a.Release(ctx)
+	b.Success(ctx)
+	th.mu.Lock()
+	_, kept := th.accounts["bob"]
+	th.mu.Unlock()
+	if kept {
+		t.Error("account with nothing in flight and no failures still held")
+	}
+}
+
+// BenchmarkThrottle_FullCapacity measures a Begin for a new account from
+// a new address when the throttle is full of live entries (a flood of
+// distinct keys on a frozen clock). The cost per Begin should not grow
+// with MaxEntries.
+func BenchmarkThrottle_FullCapacity(b *testing.B) {
+	for _, size := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprint("entries=", size), func(b *testing.B) {
+			th := frozen(b, Config{MaxEntries: size})
+			ctx := context.Background()
+			i := 0
+			for th.entries() < size {
+				_, _ = th.Begin(ctx, "u"+strconv.Itoa(i), "a"+strconv.Itoa(i))
+				i++
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = th.Begin(ctx, "u"+strconv.Itoa(i), "a"+strconv.Itoa(i))
+				i++
+			}
+		})
+	}
+}
