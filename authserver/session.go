@@ -22,16 +22,16 @@ func (h *TokenHandler) RevokeHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, oerr := h.readForm(w, r, false)
 		if oerr != nil {
-			writeOAuthError(w, oerr)
+			h.writeError(w, r, oerr)
 			return
 		}
 		raw := form.Get("token")
 		if raw == "" {
-			writeOAuthError(w, invalidRequest("token is required"))
+			h.writeError(w, r, invalidRequest("token is required"))
 			return
 		}
 		if err := h.revokeAny(r, raw); err != nil {
-			writeOAuthError(w, errUnavailable)
+			h.writeError(w, r, errUnavailable)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -48,14 +48,14 @@ func (h *TokenHandler) LogoutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+			h.writeError(w, r, errMethod)
 			return
 		}
 		var refresh string
 		if r.ContentLength != 0 && r.Header.Get("Content-Type") != "" {
 			form, oerr := h.readForm(w, r, true)
 			if oerr != nil {
-				writeOAuthError(w, oerr)
+				h.writeError(w, r, oerr)
 				return
 			}
 			refresh = form.Get("refresh_token")
@@ -64,7 +64,7 @@ func (h *TokenHandler) LogoutHandler() http.Handler {
 		if raw, err := httpauth.BearerToken(r, 0); err == nil {
 			if c, err := h.cfg.Verifier.VerifyAccess(r.Context(), raw); err == nil {
 				if err := h.revokeAccess(r, c, true); err != nil {
-					writeOAuthError(w, errUnavailable)
+					h.writeError(w, r, errUnavailable)
 					return
 				}
 				ended = true
@@ -73,14 +73,14 @@ func (h *TokenHandler) LogoutHandler() http.Handler {
 		if refresh != "" {
 			if c, err := h.cfg.Verifier.VerifyRefresh(r.Context(), refresh); err == nil {
 				if err := h.revokeFamily(r, c.Subject, c.FamilyID); err != nil {
-					writeOAuthError(w, errUnavailable)
+					h.writeError(w, r, errUnavailable)
 					return
 				}
 				ended = true
 			}
 		}
 		if !ended {
-			logoutRefused.write(w)
+			h.writeError(w, r, errNoSession)
 			return
 		}
 		h.cfg.Audit(r.Context(), AuditEvent{Kind: AuditLogout, ClientAddr: h.cfg.ClientAddr(r)})
@@ -89,12 +89,10 @@ func (h *TokenHandler) LogoutHandler() http.Handler {
 	})
 }
 
-// logoutRefused answers a logout without a valid token.
-var logoutRefused = refusal{
-	status:    http.StatusUnauthorized,
-	challenge: httpauth.Challenge("", "invalid_token", "no valid token to log out", ""),
-	body:      detailBody("Could not validate credentials"),
-}
+// errNoSession answers a logout without a valid token (RFC 6750 §3.1).
+var errNoSession = &Error{Status: http.StatusUnauthorized, Code: "invalid_token",
+	Description: "no valid token to log out", Detail: "Could not validate credentials",
+	Challenge: httpauth.Challenge("", "invalid_token", "no valid token to log out", "")}
 
 // revokeAny revokes raw as a refresh token or else as an access token.
 // Tokens that verify as neither are ignored.
@@ -115,13 +113,14 @@ func (h *TokenHandler) revokeAny(r *http.Request, raw string) error {
 	return nil
 }
 
-// revokeAccess denylists an access token until exp plus leeway, and with
+// revokeAccess denylists an access token until exp plus the largest leeway
+// a verifier may allow (jwt.MaxLeeway), and with
 // withFamily also ends the session it names.
 func (h *TokenHandler) revokeAccess(r *http.Request, c *jwt.Claims, withFamily bool) error {
 	if h.cfg.Revocations != nil && c.ID != "" {
 		ctx, cancel := h.storeCtx(r)
 		defer cancel()
-		if err := h.cfg.Revocations.RevokeToken(ctx, tokenRef(c), c.ExpiresAt.Add(h.cfg.Verifier.Leeway()+time.Second)); err != nil {
+		if err := h.cfg.Revocations.RevokeToken(ctx, tokenRef(c), c.ExpiresAt.Add(jwt.MaxLeeway+time.Second)); err != nil {
 			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: revoking access token failed", slog.String("error", err.Error()))
 			return err
 		}
@@ -157,8 +156,8 @@ func (h *TokenHandler) RevokeAll(ctx context.Context, subject string) error {
 	if h.cfg.Revocations == nil {
 		return ErrNoRevocationStore
 	}
-	maxAge := max(h.cfg.FamilyTTL, h.cfg.AccessTTL, h.cfg.Issuer.RefreshTTL()) + h.cfg.Verifier.Leeway() + time.Minute
-	if err := h.cfg.Revocations.RevokeSubject(ctx, subject, h.cfg.Issuer.Now(), maxAge); err != nil {
+	maxAge := max(h.cfg.FamilyTTL, h.cfg.AccessTTL, h.cfg.RefreshTTL) + jwt.MaxLeeway + time.Minute
+	if err := h.cfg.Revocations.RevokeSubject(ctx, subject, h.cfg.Now(), maxAge); err != nil {
 		return err
 	}
 	h.cfg.Audit(ctx, AuditEvent{Kind: AuditRevokeAll, Subject: subject})

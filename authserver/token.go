@@ -32,6 +32,9 @@ const (
 	MaxUsernameBytes = 256
 	// DefaultFamilyTTL is the absolute lifetime of a login session.
 	DefaultFamilyTTL = 7 * 24 * time.Hour
+
+	defaultAccessTTL  = 15 * time.Minute
+	defaultRefreshTTL = 7 * 24 * time.Hour
 )
 
 // TokenHandlerConfig configures a [TokenHandler].
@@ -57,9 +60,12 @@ type TokenHandlerConfig struct {
 	// Serve Refresh and Revocations from the same backend, so that a
 	// revoked family also revokes its access tokens.
 	Revocations store.Revocations
-	// AccessTTL is the lifetime of access tokens issued here.
-	// Default: the Issuer's (15 minutes unless configured).
+	// AccessTTL is the lifetime of access tokens issued here. Default:
+	// 15 minutes.
 	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of each refresh token; rotation issues a
+	// new one, never past the session's FamilyTTL. Default: 7 days.
+	RefreshTTL time.Duration
 	// FamilyTTL is the absolute lifetime of a login session; rotation never
 	// extends it. Default: 7 days.
 	FamilyTTL time.Duration
@@ -96,6 +102,20 @@ type TokenHandlerConfig struct {
 	Logger *slog.Logger
 	// StoreTimeout bounds each store call. Default: 5 s.
 	StoreTimeout time.Duration
+	// Claims, when set, returns custom claims for the access token of user
+	// u, granted scopes. It runs at login and again at every refresh with
+	// the user as stored now, so a changed role applies from the next
+	// refresh. It may not name a claim jwtkit sets (iss, sub, aud, exp, nbf,
+	// iat, jti, typ, scope, sid, cnf, client_id): that, or an error it
+	// returns, fails the grant with 503 temporarily_unavailable and logs
+	// the cause; nothing is stored and no token is issued.
+	Claims func(ctx context.Context, u store.User, scopes []string) (map[string]any, error)
+	// Now is the clock for session records; give it the Issuer's clock.
+	// Default: time.Now.
+	Now func() time.Time
+	// ErrorWriter writes error answers of every endpoint of the handler.
+	// Default: DefaultErrorWriter.
+	ErrorWriter ErrorWriter
 }
 
 // TokenHandler is the OAuth 2.0 token endpoint (RFC 6749) for the
@@ -116,7 +136,7 @@ type TokenHandler struct {
 // NewTokenHandler checks cfg and returns a TokenHandler.
 func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if cfg.Users == nil || cfg.Issuer == nil || cfg.Verifier == nil {
-		return nil, errors.New("authserver: TokenHandlerConfig needs Users, Issuer and Verifier")
+		return nil, fmt.Errorf("%w: TokenHandlerConfig needs Users, Issuer and Verifier", ErrConfig)
 	}
 	if cfg.Passwords == nil {
 		cfg.Passwords = &password.Hasher{}
@@ -124,22 +144,29 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if err := cfg.Passwords.Validate(); err != nil {
 		return nil, fmt.Errorf("authserver: password hasher: %w", err)
 	}
-	if cfg.AccessTTL < 0 || cfg.FamilyTTL < 0 || cfg.Grace < 0 || cfg.MaxBody < 0 || cfg.HashQueueWait < 0 {
-		return nil, errors.New("authserver: negative duration or size in TokenHandlerConfig")
+	if cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.FamilyTTL < 0 || cfg.Grace < 0 || cfg.MaxBody < 0 ||
+		cfg.HashQueueWait < 0 || cfg.MaxConcurrentHashes < 0 || cfg.StoreTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative duration, size or count", ErrConfig)
 	}
 	if cfg.AccessTTL == 0 {
-		cfg.AccessTTL = cfg.Issuer.AccessTTL()
+		cfg.AccessTTL = defaultAccessTTL
+	}
+	if cfg.RefreshTTL == 0 {
+		cfg.RefreshTTL = defaultRefreshTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.FamilyTTL == 0 {
 		cfg.FamilyTTL = DefaultFamilyTTL
 	}
 	if cfg.Grace > time.Minute {
-		return nil, errors.New("authserver: Grace above one minute defeats reuse detection")
+		return nil, fmt.Errorf("%w: Grace above one minute defeats reuse detection", ErrConfig)
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	if cfg.MaxConcurrentHashes <= 0 {
+	if cfg.MaxConcurrentHashes == 0 {
 		cfg.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
 	}
 	if cfg.HashQueueWait == 0 {
@@ -154,7 +181,10 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if cfg.Audit == nil {
 		cfg.Audit = LogAudit(cfg.Logger)
 	}
-	if cfg.StoreTimeout <= 0 {
+	if cfg.ErrorWriter == nil {
+		cfg.ErrorWriter = DefaultErrorWriter
+	}
+	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = 5 * time.Second
 	}
 	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx}, nil
@@ -182,63 +212,97 @@ type tokenResponse struct {
 	Scope        string `json:"scope,omitempty"`
 }
 
-// oauthError is an RFC 6749 §5.2 error, answered with the recipe's detail.
-type oauthError struct {
-	status      int
-	code        string
-	description string
-	detail      string
-	retryAfter  time.Duration
-	challenge   bool
+// Error is an error answer of the token, refresh, revoke or logout
+// endpoint: the fields of RFC 6749 §5.2 (and RFC 7009, RFC 6750 for
+// logout) as data, for an [ErrorWriter] to put in the format the service
+// speaks.
+type Error struct {
+	// Status is the HTTP status code.
+	Status int
+	// Code is the RFC 6749 error code: invalid_request, invalid_grant,
+	// invalid_scope, unsupported_grant_type, slow_down,
+	// temporarily_unavailable or invalid_token.
+	Code string
+	// Description is the error_description: fixed text for developers,
+	// never user input or error text from a store.
+	Description string
+	// Detail is the message of the FastAPI recipe's {"detail": …} body.
+	Detail string
+	// RetryAfter, when positive, belongs in a Retry-After header.
+	RetryAfter time.Duration
+	// Challenge, when set, belongs in a WWW-Authenticate header.
+	Challenge string
 }
 
-func (e *oauthError) Error() string { return e.code + ": " + e.description }
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
 
-var (
-	errBadCredentials = &oauthError{status: http.StatusUnauthorized, code: "invalid_grant",
-		description: "incorrect username or password", detail: "Incorrect username or password", challenge: true}
-	errBadRefresh = &oauthError{status: http.StatusBadRequest, code: "invalid_grant",
-		description: "the refresh token is invalid, expired or revoked", detail: "Invalid refresh token"}
-	errUnavailable = &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
-		description: "the service cannot answer now; retry later", detail: "Service unavailable", retryAfter: 5 * time.Second}
-	errBusy = &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
-		description: "too many logins in progress; retry later", detail: "Service busy", retryAfter: time.Second}
-	errMalformedScope = &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
-		description: "malformed scope", detail: "Invalid scope"}
-	errScopeNotHeld = &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
-		description: "a requested scope is not granted to this user", detail: "Invalid scope"}
-)
+// ErrorWriter writes an error answer. Writers must write e.Challenge to
+// WWW-Authenticate and e.RetryAfter to Retry-After (in whole seconds,
+// rounded up) when they are set, and may choose the body. The handler has
+// already set Cache-Control: no-store.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
 
-func invalidRequest(desc string) *oauthError {
-	return &oauthError{status: http.StatusBadRequest, code: "invalid_request", description: desc, detail: "Invalid request: " + desc}
-}
-
-func writeOAuthError(w http.ResponseWriter, e *oauthError) {
+// DefaultErrorWriter answers with the FastAPI recipe's body plus the RFC
+// 6749 fields: {"detail": …, "error": …, "error_description": …}.
+func DefaultErrorWriter(w http.ResponseWriter, _ *http.Request, e *Error) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	if e.challenge {
-		h.Set("WWW-Authenticate", "Bearer")
+	if e.Challenge != "" {
+		h.Set("WWW-Authenticate", e.Challenge)
 	}
-	if e.retryAfter > 0 {
-		secs := int64((e.retryAfter + time.Second - 1) / time.Second)
-		h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", RetryAfterSeconds(e.RetryAfter))
 	}
-	writeJSON(w, e.status, struct {
+	writeJSON(w, e.Status, struct {
 		Detail      string `json:"detail"`
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
-	}{e.detail, e.code, e.description})
+	}{e.Detail, e.Code, e.Description})
+}
+
+// RetryAfterSeconds formats d for a Retry-After header: whole seconds,
+// rounded up.
+func RetryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+}
+
+// writeError answers e through the configured writer. Error answers are
+// never cached (RFC 6749 §5.1 asks it of token responses; an error is no
+// different).
+func (h *TokenHandler) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	h.cfg.ErrorWriter(w, r, e)
+}
+
+var (
+	errBadCredentials = &Error{Status: http.StatusUnauthorized, Code: "invalid_grant",
+		Description: "incorrect username or password", Detail: "Incorrect username or password", Challenge: "Bearer"}
+	errBadRefresh = &Error{Status: http.StatusBadRequest, Code: "invalid_grant",
+		Description: "the refresh token is invalid, expired or revoked", Detail: "Invalid refresh token"}
+	errUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+		Description: "the service cannot answer now; retry later", Detail: "Service unavailable", RetryAfter: 5 * time.Second}
+	errBusy = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+		Description: "too many logins in progress; retry later", Detail: "Service busy", RetryAfter: time.Second}
+	errMalformedScope = &Error{Status: http.StatusBadRequest, Code: "invalid_scope",
+		Description: "malformed scope", Detail: "Invalid scope"}
+	errScopeNotHeld = &Error{Status: http.StatusBadRequest, Code: "invalid_scope",
+		Description: "a requested scope is not granted to this user", Detail: "Invalid scope"}
+)
+
+var errMethod = &Error{Status: http.StatusMethodNotAllowed, Code: "invalid_request", Description: "use POST", Detail: "Method Not Allowed"}
+
+func invalidRequest(desc string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: desc, Detail: "Invalid request: " + desc}
 }
 
 // readForm reads an application/x-www-form-urlencoded body, capped, and
 // refuses repeated parameters (RFC 6749 §3.2) and credentials in the
 // query string. JSON bodies are accepted only when allowJSON is set (the
 // recipe's POST /refresh).
-func (h *TokenHandler) readForm(w http.ResponseWriter, r *http.Request, allowJSON bool) (url.Values, *oauthError) {
+func (h *TokenHandler) readForm(w http.ResponseWriter, r *http.Request, allowJSON bool) (url.Values, *Error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return nil, &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", description: "use POST", detail: "Method Not Allowed"}
+		return nil, errMethod
 	}
 	if r.URL.RawQuery != "" {
 		q, err := url.ParseQuery(r.URL.RawQuery)
@@ -260,7 +324,7 @@ func (h *TokenHandler) readForm(w http.ResponseWriter, r *http.Request, allowJSO
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", description: "request body too large", detail: "Request body too large"}
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request", Description: "request body too large", Detail: "Request body too large"}
 		}
 		return nil, invalidRequest("unreadable body")
 	}
@@ -304,7 +368,7 @@ func safeParamName(k string) string {
 func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	form, oerr := h.readForm(w, r, false)
 	if oerr != nil {
-		writeOAuthError(w, oerr)
+		h.writeError(w, r, oerr)
 		return
 	}
 	var resp *tokenResponse
@@ -316,11 +380,11 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case gt == "":
 		oerr = invalidRequest("grant_type is required")
 	default:
-		oerr = &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type",
-			description: "supported grant types: password, refresh_token", detail: "Unsupported grant type"}
+		oerr = &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
+			Description: "supported grant types: password, refresh_token", Detail: "Unsupported grant type"}
 	}
 	if oerr != nil {
-		writeOAuthError(w, oerr)
+		h.writeError(w, r, oerr)
 		return
 	}
 	writeTokenResponse(w, resp)
@@ -332,12 +396,12 @@ func (h *TokenHandler) RefreshHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, oerr := h.readForm(w, r, true)
 		if oerr != nil {
-			writeOAuthError(w, oerr)
+			h.writeError(w, r, oerr)
 			return
 		}
 		resp, oerr := h.refreshGrant(r, form.Get("refresh_token"), form.Get("scope"), form.Has("scope"))
 		if oerr != nil {
-			writeOAuthError(w, oerr)
+			h.writeError(w, r, oerr)
 			return
 		}
 		writeTokenResponse(w, resp)
@@ -357,7 +421,7 @@ func (h *TokenHandler) storeCtx(r *http.Request) (context.Context, context.Cance
 // passwordGrant authenticates the user. Every failure after the
 // parameters are read costs one password comparison and yields the same
 // response, so neither timing nor body tells unknown, disabled and wrong.
-func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenResponse, *oauthError) {
+func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenResponse, *Error) {
 	username, pw := form.Get("username"), form.Get("password")
 	switch {
 	case username == "":
@@ -435,7 +499,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		h.rehash(r, user, pw)
 	}
 
-	resp, oerr := h.startSession(r, user.ID, scopes)
+	resp, oerr := h.startSession(r, user, scopes)
 	if oerr == nil {
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
 	}
@@ -444,7 +508,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 
 // beginAttempt asks the guard, if any, to let a login attempt through. It
 // returns nil (nothing to end) without a guard.
-func (h *TokenHandler) beginAttempt(ctx context.Context, username, addr string) (*Attempt, *oauthError) {
+func (h *TokenHandler) beginAttempt(ctx context.Context, username, addr string) (*Attempt, *Error) {
 	if h.cfg.Guard == nil {
 		return nil, nil
 	}
@@ -459,8 +523,8 @@ func (h *TokenHandler) beginAttempt(ctx context.Context, username, addr string) 
 		if te != nil {
 			wait = max(te.RetryAfter, time.Second)
 		}
-		return nil, &oauthError{status: http.StatusTooManyRequests, code: "slow_down",
-			description: "too many attempts; retry later", detail: "Too many attempts", retryAfter: wait}
+		return nil, &Error{Status: http.StatusTooManyRequests, Code: "slow_down",
+			Description: "too many attempts; retry later", Detail: "Too many attempts", RetryAfter: wait}
 	default:
 		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: login guard failed", slog.String("error", err.Error()))
 		return nil, errUnavailable
@@ -515,36 +579,90 @@ func (h *TokenHandler) rehash(r *http.Request, user store.User, pw string) {
 }
 
 // startSession issues an access token and, with a refresh store, the first
-// refresh token of a new family. The family is stored before any token
-// leaves, so a store failure yields no tokens.
-func (h *TokenHandler) startSession(r *http.Request, subject string, scopes []string) (*tokenResponse, *oauthError) {
-	var familyID, refreshRaw string
-	var familyEnd time.Time // access tokens never outlive their family
-	if h.cfg.Refresh != nil {
-		now := h.cfg.Issuer.Now()
-		familyID = jwt.NewID()
-		fam := store.Family{ID: familyID, Subject: subject, CreatedAt: now, ExpiresAt: now.Add(h.cfg.FamilyTTL)}
-		rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: subject, Scopes: scopes, FamilyID: familyID, ExpiresAt: fam.ExpiresAt})
-		if err != nil {
-			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing refresh token failed", slog.String("error", err.Error()))
-			return nil, errUnavailable
-		}
-		sctx, cancel := h.storeCtx(r)
-		err = h.cfg.Refresh.CreateFamily(sctx, fam, refreshRecord(rt.Claims))
-		cancel()
-		if err != nil {
-			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: storing refresh family failed", slog.String("error", err.Error()))
-			return nil, errUnavailable
-		}
-		refreshRaw = rt.Raw
-		familyEnd = fam.ExpiresAt
+// refresh token of a new family. Both are minted before the family is
+// stored, and the family is stored before any token leaves: a failure at
+// any step leaves neither tokens nor a family behind.
+func (h *TokenHandler) startSession(r *http.Request, user store.User, scopes []string) (*tokenResponse, *Error) {
+	extra, oerr := h.customClaims(r, user, scopes)
+	if oerr != nil {
+		return nil, oerr
 	}
-	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: subject, Scopes: scopes, FamilyID: familyID, TTL: h.cfg.AccessTTL, ExpiresAt: familyEnd})
+	var fam store.Family
+	if h.cfg.Refresh != nil {
+		now := h.cfg.Now()
+		fam = store.Family{ID: jwt.NewID(), Subject: user.ID, CreatedAt: now, ExpiresAt: now.Add(h.cfg.FamilyTTL)}
+	}
+	// Access tokens never outlive their family.
+	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.AccessTTL, ExpiresAt: fam.ExpiresAt, Extra: extra})
 	if err != nil {
 		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing access token failed", slog.String("error", err.Error()))
 		return nil, errUnavailable
 	}
-	return newTokenResponse(at, refreshRaw, scopes), nil
+	resp := newTokenResponse(at, "", scopes)
+	if h.cfg.Refresh == nil {
+		return resp, nil
+	}
+	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.RefreshTTL, ExpiresAt: fam.ExpiresAt})
+	if err != nil {
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing refresh token failed", slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
+	sctx, cancel := h.storeCtx(r)
+	err = h.cfg.Refresh.CreateFamily(sctx, fam, refreshRecord(rt.Claims))
+	cancel()
+	if err != nil {
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: storing refresh family failed", slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
+	resp.RefreshToken = rt.Raw
+	return resp, nil
+}
+
+// reservedClaims are the claims jwtkit writes itself; custom claims may
+// not name them, in any case.
+var reservedClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "typ", "scope", "sid", "cnf", "client_id"}
+
+// customClaims runs the Claims hook for user and returns its claims ready
+// for jwt.Grant.Extra (nil when there are none). A hook error, a reserved
+// name or a value that does not marshal fails the grant before anything
+// is stored.
+func (h *TokenHandler) customClaims(r *http.Request, user store.User, scopes []string) (any, *Error) {
+	if h.cfg.Claims == nil {
+		return nil, nil
+	}
+	extra, err := h.cfg.Claims(r.Context(), user, slices.Clone(scopes))
+	var raw json.RawMessage
+	if err == nil {
+		raw, err = marshalCustomClaims(extra)
+	}
+	if err != nil {
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: custom claims failed", slog.String("user_id", user.ID), slog.String("error", err.Error()))
+		return nil, errUnavailable
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	return raw, nil
+}
+
+// marshalCustomClaims checks the names of extra and encodes it once, so
+// that a value that cannot be encoded fails before a rotation is stored.
+func marshalCustomClaims(extra map[string]any) (json.RawMessage, error) {
+	if len(extra) == 0 {
+		return nil, nil
+	}
+	for name := range extra {
+		for _, r := range reservedClaims {
+			if strings.EqualFold(name, r) {
+				return nil, fmt.Errorf("%w: %q", ErrReservedClaim, name)
+			}
+		}
+	}
+	raw, err := json.Marshal(extra)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCustomClaims, err)
+	}
+	return raw, nil
 }
 
 func newTokenResponse(access *jwt.Token, refreshRaw string, scopes []string) *tokenResponse {
@@ -565,10 +683,10 @@ func refreshRecord(c *jwt.Claims) store.RefreshToken {
 }
 
 // refreshGrant rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2).
-func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, hasScope bool) (*tokenResponse, *oauthError) {
+func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, hasScope bool) (*tokenResponse, *Error) {
 	if h.cfg.Refresh == nil {
-		return nil, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type",
-			description: "refresh tokens are not enabled", detail: "Unsupported grant type"}
+		return nil, &Error{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
+			Description: "refresh tokens are not enabled", Detail: "Unsupported grant type"}
 	}
 	if raw == "" {
 		return nil, invalidRequest("refresh_token is required")
@@ -588,8 +706,8 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		}
 		for _, s := range requested {
 			if !claims.HasScope(s) {
-				return nil, &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
-					description: "a refresh cannot widen the granted scope", detail: "Invalid scope"}
+				return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_scope",
+					Description: "a refresh cannot widen the granted scope", Detail: "Invalid scope"}
 			}
 		}
 		if len(requested) > 0 {
@@ -624,8 +742,12 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 	} else {
 		scopes = granted
 	}
+	extra, oerr := h.customClaims(r, user, scopes)
+	if oerr != nil {
+		return nil, oerr
+	}
 
-	now := h.cfg.Issuer.Now()
+	now := h.cfg.Now()
 	nextID := jwt.NewID()
 	stored, err := h.cfg.Refresh.Rotate(sctx, store.Rotation{
 		PresentedID: store.TokenID(claims.ID),
@@ -633,7 +755,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		FamilyID:    claims.FamilyID,
 		Next: store.RefreshToken{
 			ID: store.TokenID(nextID), FamilyID: claims.FamilyID, Subject: claims.Subject,
-			IssuedAt: now, ExpiresAt: now.Add(h.cfg.Issuer.RefreshTTL()),
+			IssuedAt: now, ExpiresAt: now.Add(h.cfg.RefreshTTL),
 		},
 		Now:   now,
 		Grace: h.cfg.Grace,
@@ -650,11 +772,11 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		return nil, errUnavailable
 	}
 
-	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: claims.Subject, Scopes: granted, FamilyID: claims.FamilyID, ID: nextID, ExpiresAt: stored.ExpiresAt})
+	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: claims.Subject, Scopes: granted, FamilyID: claims.FamilyID, ID: nextID, TTL: h.cfg.RefreshTTL, ExpiresAt: stored.ExpiresAt})
 	if err != nil {
 		return nil, errUnavailable
 	}
-	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: claims.Subject, Scopes: scopes, FamilyID: claims.FamilyID, TTL: h.cfg.AccessTTL, ExpiresAt: stored.ExpiresAt})
+	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: claims.Subject, Scopes: scopes, FamilyID: claims.FamilyID, TTL: h.cfg.AccessTTL, ExpiresAt: stored.ExpiresAt, Extra: extra})
 	if err != nil {
 		return nil, errUnavailable
 	}
@@ -702,7 +824,7 @@ func parseScope(s string) ([]string, bool) {
 // jsonForm reads a flat JSON object of string values, refusing repeated
 // names as the form reader refuses repeated parameters (encoding/json
 // alone would keep the last one silently).
-func jsonForm(body []byte) (url.Values, *oauthError) {
+func jsonForm(body []byte) (url.Values, *Error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, invalidRequest("the JSON body must be an object")

@@ -24,7 +24,7 @@ func TestJSONForm_E04(t *testing.T) {
 				}
 				return
 			}
-			if oerr == nil || oerr.code != "invalid_request" {
+			if oerr == nil || oerr.Code != "invalid_request" {
 				t.Fatalf("accepted %q: %v", tc.body, form)
 			}
 		})

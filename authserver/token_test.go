@@ -228,7 +228,7 @@ func TestTokenEndpoint_E06_Method(t *testing.T) {
 	}
 	t.Run("logout GET", func(t *testing.T) {
 		rec := get(h.LogoutHandler(), "/logout")
-		checkResponse(t, rec, 405, "", `{"detail":"Method Not Allowed"}`+"\n")
+		checkResponse(t, rec, 405, "", body405)
 		if got := rec.Header().Get("Allow"); got != "POST" {
 			t.Errorf("Allow = %q, want POST", got)
 		}
@@ -880,6 +880,7 @@ func TestLogoutHandler_E13(t *testing.T) {
 		mustTokens(t, refresh(b.RefreshToken))
 	})
 	t.Run("nothing valid to log out", func(t *testing.T) {
+		const bodyInvalidToken = `{"detail":"Could not validate credentials","error":"invalid_token","error_description":"no valid token to log out"}` + "\n"
 		checkResponse(t, post("", ""), 401, noToken, bodyInvalidToken)
 		checkResponse(t, post("garbage", "refresh_token=garbage"), 401, noToken, bodyInvalidToken)
 		pair := mustTokens(t, login(h, johnName, johnPassword))
