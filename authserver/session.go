@@ -115,13 +115,14 @@ func (h *TokenHandler) revokeAny(r *http.Request, raw string) error {
 	return nil
 }
 
-// revokeAccess denylists an access token until exp plus leeway, and with
+// revokeAccess denylists an access token until exp plus the largest
+// leeway a verifier may allow (jwt.MaxLeeway), and with
 // withFamily also ends the session it names.
 func (h *TokenHandler) revokeAccess(r *http.Request, c *jwt.Claims, withFamily bool) error {
 	if h.cfg.Revocations != nil && c.ID != "" {
 		ctx, cancel := h.storeCtx(r)
 		defer cancel()
-		if err := h.cfg.Revocations.RevokeToken(ctx, tokenRef(c), c.ExpiresAt.Add(h.cfg.Verifier.Leeway()+time.Second)); err != nil {
+		if err := h.cfg.Revocations.RevokeToken(ctx, tokenRef(c), c.ExpiresAt.Add(jwt.MaxLeeway+time.Second)); err != nil {
 			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: revoking access token failed", slog.String("error", err.Error()))
 			return err
 		}
@@ -157,7 +158,7 @@ func (h *TokenHandler) RevokeAll(ctx context.Context, subject string) error {
 	if h.cfg.Revocations == nil {
 		return ErrNoRevocationStore
 	}
-	maxAge := max(h.cfg.FamilyTTL, h.cfg.AccessTTL, h.cfg.Issuer.RefreshTTL()) + h.cfg.Verifier.Leeway() + time.Minute
+	maxAge := max(h.cfg.FamilyTTL, h.cfg.AccessTTL, h.cfg.Issuer.RefreshTTL()) + jwt.MaxLeeway + time.Minute
 	if err := h.cfg.Revocations.RevokeSubject(ctx, subject, h.cfg.Issuer.Now(), maxAge); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/password"
 	"github.com/jwtkit/jwtkit/store"
@@ -553,7 +554,7 @@ func (h *TokenHandler) startSession(r *http.Request, subject string, scopes []st
 	var familyEnd time.Time // access tokens never outlive their family
 	if h.cfg.Refresh != nil {
 		now := h.cfg.Issuer.Now()
-		familyID = jwt.NewID()
+		familyID = tokenid.New()
 		fam := store.Family{ID: familyID, Subject: subject, CreatedAt: now, ExpiresAt: now.Add(h.cfg.FamilyTTL)}
 		rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: subject, Scopes: scopes, FamilyID: familyID, ExpiresAt: fam.ExpiresAt})
 		if err != nil {
@@ -657,7 +658,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 	}
 
 	now := h.cfg.Issuer.Now()
-	nextID := jwt.NewID()
+	nextID := tokenid.New()
 	stored, err := h.cfg.Refresh.Rotate(sctx, store.Rotation{
 		PresentedID: store.TokenID(claims.ID),
 		Subject:     claims.Subject,

@@ -15,8 +15,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/jwtkit/jwtkit/authserver"
-	"github.com/jwtkit/jwtkit/internal/testenv"
 	"github.com/jwtkit/jwtkit/authserver/throttletest"
+	"github.com/jwtkit/jwtkit/internal/testenv"
 )
 
 func newThrottle(t *testing.T, policy authserver.ThrottleConfig) (*Throttle, *redis.Client) {
