@@ -153,9 +153,18 @@ type RemoteKeySetStatus struct {
 
 // IgnoredKey is a key of a remote set that jwtkit does not use.
 type IgnoredKey struct {
-	KeyID  string // the key's kid, "" if it has none
-	Reason string
+	KeyID string // the key's kid, "" if it has none
+	// Reason says why, as an error wrapping ErrKeyMismatch (the key does
+	// not fit the set's policy), ErrWeakKey or ErrConfig (a malformed
+	// key, a kid shared by several keys, a key without kid among several).
+	Reason error
 }
+
+// Reasons of ignored keys that concern the set rather than one key.
+var (
+	errSharedKID = fmt.Errorf("%w: several keys share this kid", ErrConfig)
+	errNoKID     = fmt.Errorf("%w: a key without kid in a set of several keys", ErrConfig)
+)
 
 type remoteFetch struct {
 	done chan struct{}
@@ -565,12 +574,12 @@ func (r *RemoteKeySet) parse(body []byte) ([]*Key, []IgnoredKey, error) {
 	for _, raw := range raws {
 		f, err := readJWK(raw)
 		if err != nil {
-			ignored = append(ignored, IgnoredKey{Reason: jwkReason(err)})
+			ignored = append(ignored, IgnoredKey{Reason: err})
 			continue
 		}
 		k, err := f.toKey(policy)
 		if err != nil {
-			ignored = append(ignored, IgnoredKey{KeyID: f.kid, Reason: jwkReason(err)})
+			ignored = append(ignored, IgnoredKey{KeyID: f.kid, Reason: err})
 			continue
 		}
 		keys = append(keys, k)
@@ -578,7 +587,7 @@ func (r *RemoteKeySet) parse(body []byte) ([]*Key, []IgnoredKey, error) {
 	}
 	keys = slices.DeleteFunc(keys, func(k *Key) bool {
 		if count[k.id] > 1 && k.id != "" {
-			ignored = append(ignored, IgnoredKey{KeyID: k.id, Reason: "several keys share this kid"})
+			ignored = append(ignored, IgnoredKey{KeyID: k.id, Reason: errSharedKID})
 			return true
 		}
 		return false
@@ -586,7 +595,7 @@ func (r *RemoteKeySet) parse(body []byte) ([]*Key, []IgnoredKey, error) {
 	if len(keys) > 1 {
 		keys = slices.DeleteFunc(keys, func(k *Key) bool {
 			if k.id == "" {
-				ignored = append(ignored, IgnoredKey{Reason: "a key without kid in a set of several keys"})
+				ignored = append(ignored, IgnoredKey{Reason: errNoKID})
 				return true
 			}
 			return false
