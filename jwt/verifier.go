@@ -226,12 +226,31 @@ func typMatches(typ, want string) bool {
 }
 
 func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claims, error) {
-	d1, d2, err := splitCompact(raw, v.maxBytes)
+	key, payload, err := v.verifyJWS(ctx, raw, use)
 	if err != nil {
 		return nil, err
 	}
+	cb := &claimsBlock{}
+	c := &cb.c
+	c.Use, c.KeyID, c.raw = use, key.id, payload
+	if err := parseClaims(cb); err != nil {
+		return nil, err
+	}
+	if err := v.checkClaims(c, use); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// verifyJWS applies every check up to and including the signature, and
+// returns the key that verified raw and the decoded payload.
+func (v *Verifier) verifyJWS(ctx context.Context, raw string, use TokenUse) (*Key, string, error) {
+	d1, d2, err := splitCompact(raw, v.maxBytes)
+	if err != nil {
+		return nil, "", err
+	}
 	if strictB64.DecodedLen(d1) > maxHeaderBytes {
-		return nil, fail(ErrMalformed, "header too long")
+		return nil, "", fail(ErrMalformed, "header too long")
 	}
 	sc, _ := v.scratch.Get().(*scratch)
 	if sc == nil {
@@ -246,73 +265,64 @@ func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claim
 
 	hb, ok := decodeSegment(sc.buf[:0], hseg)
 	if !ok {
-		return nil, fail(ErrMalformed, "header is not canonical base64url")
+		return nil, "", fail(ErrMalformed, "header is not canonical base64url")
 	}
 	sc.buf = hb[:0]
 	h, err := parseHeader(string(hb))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !h.hasAlg {
-		return nil, fail(ErrAlgorithm, "alg header missing")
+		return nil, "", fail(ErrAlgorithm, "alg header missing")
 	}
 	alg := Algorithm(h.alg)
 	if !alg.valid() || alg.family() != v.keys.keyFamily() {
-		return nil, fail(ErrAlgorithm, "algorithm not accepted by this verifier")
+		return nil, "", fail(ErrAlgorithm, "algorithm not accepted by this verifier")
 	}
 	key, err := v.keys.verificationKey(ctx, h.kid, h.hasKID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if key.alg != alg {
-		return nil, fail(ErrAlgorithm, "alg header differs from the key's algorithm")
+		return nil, "", fail(ErrAlgorithm, "alg header differs from the key's algorithm")
 	}
 	switch use {
 	case Access:
 		if !h.hasTyp {
 			if !v.allowPlainJWT {
-				return nil, fail(ErrTokenUse, "typ header missing")
+				return nil, "", fail(ErrTokenUse, "typ header missing")
 			}
 		} else if !typMatches(h.typ, typAccess) && !(v.allowPlainJWT && typMatches(h.typ, "JWT")) {
-			return nil, fail(ErrTokenUse, "not an access token")
+			return nil, "", fail(ErrTokenUse, "not an access token")
 		}
 	case Refresh:
 		if !h.hasTyp || !typMatches(h.typ, typRefresh) {
-			return nil, fail(ErrTokenUse, "not a refresh token")
+			return nil, "", fail(ErrTokenUse, "not a refresh token")
 		}
 	}
 
 	if strictB64.DecodedLen(len(sseg)) > maxSignatureBytes {
-		return nil, fail(ErrSignature, "signature too long")
+		return nil, "", fail(ErrSignature, "signature too long")
 	}
 	sig, ok := decodeSegment(sc.sig[:0], sseg)
 	if !ok {
-		return nil, fail(ErrMalformed, "signature is not canonical base64url")
+		return nil, "", fail(ErrMalformed, "signature is not canonical base64url")
 	}
 	signingInput := tok[:d2]
 	if alg.family() == familyHMAC {
 		if !sc.verifyHMAC(key, signingInput, sig) {
-			return nil, fail(ErrSignature, "HMAC does not match")
+			return nil, "", fail(ErrSignature, "HMAC does not match")
 		}
 	} else if err := jwsbb.Verify(key.verifier, string(key.alg), signingInput, sig); err != nil {
-		return nil, &verifyError{sentinel: ErrSignature, cause: err}
+		return nil, "", &verifyError{sentinel: ErrSignature, cause: err}
 	}
 
 	pb, ok := decodeSegment(sc.buf[:0], pseg)
 	if !ok {
-		return nil, fail(ErrMalformed, "payload is not canonical base64url")
+		return nil, "", fail(ErrMalformed, "payload is not canonical base64url")
 	}
 	sc.buf = pb[:0]
-	cb := &claimsBlock{}
-	c := &cb.c
-	c.Use, c.KeyID, c.raw = use, key.id, string(pb)
-	if err := parseClaims(cb); err != nil {
-		return nil, err
-	}
-	if err := v.checkClaims(c, use); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return key, string(pb), nil
 }
 
 // scratch is the working memory of one verification.
