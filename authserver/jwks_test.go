@@ -250,3 +250,12 @@ func TestJWKSHandler_RemoteKeySetEndToEnd(t *testing.T) {
 		t.Fatalf("k1 during rotation: %d", code)
 	}
 }
+
+// The zero KeySet, not built by jwt.NewKeySet, is refused like a nil one.
+func TestNewJWKSHandler_ZeroKeySet(t *testing.T) {
+	t.Parallel()
+	var keys jwt.KeySet
+	if _, err := NewJWKSHandler(&keys); !errors.Is(err, jwt.ErrConfig) {
+		t.Fatalf("NewJWKSHandler(zero KeySet) = %v, want ErrConfig", err)
+	}
+}
