@@ -242,11 +242,20 @@ func TestJWKSHandler_RemoteKeySetEndToEnd(t *testing.T) {
 	if code, _ := call(t2); code != http.StatusUnauthorized {
 		t.Fatalf("k2 within the cooldown: %d", code)
 	}
-	now.Add(int64(jwt.DefaultUnknownKIDCooldown))
+	now.Add(int64(30 * time.Second))
 	if code, body := call(t2); code != 200 || body != "alice k2" {
 		t.Fatalf("k2 after the cooldown: %d %s", code, body)
 	}
 	if code, _ := call(t1); code != 200 {
 		t.Fatalf("k1 during rotation: %d", code)
+	}
+}
+
+// The zero KeySet, not built by jwt.NewKeySet, is refused like a nil one.
+func TestNewJWKSHandler_ZeroKeySet(t *testing.T) {
+	t.Parallel()
+	var keys jwt.KeySet
+	if _, err := NewJWKSHandler(&keys); !errors.Is(err, jwt.ErrConfig) {
+		t.Fatalf("NewJWKSHandler(zero KeySet) = %v, want ErrConfig", err)
 	}
 }

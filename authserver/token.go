@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/password"
 	"github.com/jwtkit/jwtkit/store"
@@ -590,7 +591,7 @@ func (h *TokenHandler) startSession(r *http.Request, user store.User, scopes []s
 	var fam store.Family
 	if h.cfg.Refresh != nil {
 		now := h.cfg.Now()
-		fam = store.Family{ID: jwt.NewID(), Subject: user.ID, CreatedAt: now, ExpiresAt: now.Add(h.cfg.FamilyTTL)}
+		fam = store.Family{ID: tokenid.New(), Subject: user.ID, CreatedAt: now, ExpiresAt: now.Add(h.cfg.FamilyTTL)}
 	}
 	// Access tokens never outlive their family.
 	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.AccessTTL, ExpiresAt: fam.ExpiresAt, Extra: extra})
@@ -748,7 +749,7 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 	}
 
 	now := h.cfg.Now()
-	nextID := jwt.NewID()
+	nextID := tokenid.New()
 	stored, err := h.cfg.Refresh.Rotate(sctx, store.Rotation{
 		PresentedID: store.TokenID(claims.ID),
 		Subject:     claims.Subject,

@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/jwtkit/jwtkit/internal/compact"
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 )
 
 var benchAlgorithms = []Algorithm{HS256, HS384, HS512, RS256, PS256, ES256, ES384, EdDSA}
@@ -30,7 +33,7 @@ func BenchmarkIssuePair(b *testing.B) {
 	b.Run("HS256", func(b *testing.B) {
 		f := algFixture(b, HS256)
 		g := benchGrant
-		g.FamilyID = NewID()
+		g.FamilyID = tokenid.New()
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := f.iss.IssueAccess(g); err != nil {
@@ -67,7 +70,7 @@ func BenchmarkVerifyReject(b *testing.B) {
 	valid := f.issue(b, benchGrant)
 	for _, tc := range []struct{ name, tok string }{
 		{"many-dots-1MB", strings.Repeat(".", 1<<20)},
-		{"oversize", strings.Repeat("a", DefaultMaxTokenBytes+1)},
+		{"oversize", strings.Repeat("a", compact.DefaultMaxBytes+1)},
 		{"bad-signature", valid[:len(valid)-2] + "AA"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -18,6 +18,7 @@ const (
 	Refresh
 )
 
+// String returns "access", "refresh" or "unknown".
 func (u TokenUse) String() string {
 	switch u {
 	case Access:
@@ -34,7 +35,8 @@ const (
 )
 
 // Claims are the verified claims of a token. Registered claims are typed
-// fields; custom claims are read with [Claims.Decode] or [Claims.Raw].
+// fields; custom claims are read with [Claims.Decode] into a struct of the
+// service's own, or one at a time with [Claim].
 // Claims returned by a Verifier must be treated as read-only: they may be
 // shared between requests.
 type Claims struct {
@@ -63,11 +65,6 @@ func (c *Claims) HasScope(s string) bool {
 	return slices.Contains(c.Scopes, s)
 }
 
-// HasAudience reports whether aud is one of the token's audiences.
-func (c *Claims) HasAudience(aud string) bool {
-	return slices.Contains(c.Audience, aud)
-}
-
 // Decode unmarshals the whole verified claim set into v, typically a
 // struct describing the service's custom claims. The claim set was checked
 // for duplicate and case-variant names during verification, so
@@ -83,17 +80,18 @@ func (c *Claims) Decode(v any) error {
 	return nil
 }
 
-// Raw returns the JSON text of the custom or registered claim name, and
-// whether it is present.
-func (c *Claims) Raw(name string) (json.RawMessage, bool) {
-	var out json.RawMessage
+// rawClaim returns the JSON text of the claim name, and whether it is
+// present.
+func (c *Claims) rawClaim(name string) (string, bool) {
+	var out string
+	var found bool
 	_ = readObject(c.raw, false, func(n string, v jsonValue) error {
 		if n == name {
-			out = json.RawMessage(v.raw)
+			out, found = v.raw, true
 		}
 		return nil
 	})
-	return out, out != nil
+	return out, found
 }
 
 // Claim reads the custom claim name of c into a value of type T. It
@@ -101,15 +99,12 @@ func (c *Claims) Raw(name string) (json.RawMessage, bool) {
 // [ErrInvalidClaim] when it does not decode into T.
 func Claim[T any](c *Claims, name string) (T, bool, error) {
 	var v T
-	raw, ok := c.Raw(name)
+	raw, ok := c.rawClaim(name)
 	if !ok {
 		return v, false, nil
 	}
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
 		return v, true, fmt.Errorf("%w: %s: %w", ErrInvalidClaim, name, err)
 	}
 	return v, true, nil
 }
-
-// JSON returns the verified claim set as JSON.
-func (c *Claims) JSON() []byte { return []byte(c.raw) }

@@ -101,7 +101,7 @@ func ExampleVerifier_VerifyAccess() {
 
 	// A refresh token is signed by the same key but is not an access
 	// token: its typ header says refresh+jwt.
-	refresh, err := iss.IssueRefresh(jwt.Grant{Subject: "user-42", FamilyID: jwt.NewID()})
+	refresh, err := iss.IssueRefresh(jwt.Grant{Subject: "user-42", FamilyID: "family-1"})
 	if err != nil {
 		panic(err)
 	}

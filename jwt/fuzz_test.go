@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jwtkit/jwtkit/internal/compact"
 )
 
 // issuedToken is a token made with the fuzz fixture's keys: one its
@@ -340,7 +342,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	ff := fuzzFix(t)
 	verify := []corpusEntry{
 		{"edge-many-dots", strings.Repeat(".", 10000)},
-		{"edge-8KiB-plus-1", strings.Repeat("a", DefaultMaxTokenBytes+1)},
+		{"edge-8KiB-plus-1", strings.Repeat("a", compact.DefaultMaxBytes+1)},
 		{"edge-three-empty", ".."},
 		{"edge-non-ascii", "é.é.é"},
 	}

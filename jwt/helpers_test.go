@@ -284,7 +284,7 @@ func (f *fixture) token(h, c obj) string { return craft(h.String(), c.String(), 
 
 // valid is a valid access token crafted by hand.
 func (f *fixture) valid() string {
-	return f.token(accessHeader(f.key.Algorithm(), f.key.ID()), validClaims())
+	return f.token(accessHeader(f.key.alg, f.key.ID()), validClaims())
 }
 
 func (f *fixture) issue(tb testing.TB, g Grant) string {
@@ -458,7 +458,7 @@ func checkVerifyError(t testing.TB, raw string, err error) {
 	const window = 8
 	for i := 0; i+window <= len(msg); i++ {
 		w := msg[i : i+window]
-		if strings.IndexFunc(w, func(r rune) bool { return r > 127 || !b64Alphabet[byte(r)] }) >= 0 {
+		if strings.IndexFunc(w, func(r rune) bool { return r > 127 || !strings.ContainsRune(b64URLAlphabet, r) }) >= 0 {
 			continue
 		}
 		if strings.Contains(raw, w) {
@@ -469,7 +469,7 @@ func checkVerifyError(t testing.TB, raw string, err error) {
 	for _, v := range tokenStrings(raw) {
 		// Algorithm names are the library's vocabulary: a signature
 		// error may name the key's algorithm.
-		if len(v) >= 4 && !Algorithm(v).Valid() && strings.Contains(msg, v) {
+		if len(v) >= 4 && !Algorithm(v).valid() && strings.Contains(msg, v) {
 			t.Errorf("error %q echoes the token value %q", msg, v)
 			return
 		}

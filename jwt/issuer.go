@@ -1,7 +1,7 @@
 package jwt
 
 import (
-	"crypto/rand"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,18 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
-)
-
-// Default lifetimes, as RFC 9700 and OWASP advise: short access tokens,
-// longer refresh tokens kept in check by rotation.
-const (
-	DefaultAccessTTL  = 15 * time.Minute
-	DefaultRefreshTTL = 7 * 24 * time.Hour
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 )
 
 // IssuerConfig configures an [Issuer].
@@ -33,9 +26,11 @@ type IssuerConfig struct {
 	// Audience is put in the aud claim when set (a single value is
 	// written as a string, several as an array).
 	Audience []string
-	// AccessTTL is the lifetime of access tokens. Default: 15 minutes.
+	// AccessTTL is the lifetime of access tokens. Default: 15 minutes,
+	// short as RFC 9700 and OWASP advise.
 	AccessTTL time.Duration
-	// RefreshTTL is the lifetime of refresh tokens. Default: 7 days.
+	// RefreshTTL is the lifetime of refresh tokens. Default: 7 days, kept
+	// in check by rotation.
 	RefreshTTL time.Duration
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
@@ -58,6 +53,9 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if cfg.Keys == nil {
 		return nil, fmt.Errorf("%w: IssuerConfig.Keys is required", ErrConfig)
 	}
+	if err := cfg.Keys.built(); err != nil {
+		return nil, fmt.Errorf("IssuerConfig.Keys: %w", err)
+	}
 	if cfg.Keys.Active() == nil {
 		return nil, fmt.Errorf("%w: the key set has no active signing key", ErrConfig)
 	}
@@ -68,8 +66,8 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		keys:       cfg.Keys,
 		issuer:     cfg.Issuer,
 		audience:   slices.Clone(cfg.Audience),
-		accessTTL:  cmpOr(cfg.AccessTTL, DefaultAccessTTL),
-		refreshTTL: cmpOr(cfg.RefreshTTL, DefaultRefreshTTL),
+		accessTTL:  cmp.Or(cfg.AccessTTL, 15*time.Minute),
+		refreshTTL: cmp.Or(cfg.RefreshTTL, 7*24*time.Hour),
 		now:        cfg.Now,
 	}
 	if i.now == nil {
@@ -107,22 +105,6 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	i.claimsHead = head
 	return i, nil
 }
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
-
-// AccessTTL returns the default access-token lifetime.
-func (i *Issuer) AccessTTL() time.Duration { return i.accessTTL }
-
-// RefreshTTL returns the default refresh-token lifetime.
-func (i *Issuer) RefreshTTL() time.Duration { return i.refreshTTL }
-
-// Now returns the issuer's current time.
-func (i *Issuer) Now() time.Time { return i.now() }
 
 // Grant describes the token to issue.
 type Grant struct {
@@ -169,14 +151,6 @@ func (i *Issuer) IssueRefresh(g Grant) (*Token, error) {
 	return i.issue(g, Refresh)
 }
 
-// NewID returns 128 random bits, base64url encoded: the form of jti and
-// family IDs.
-func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
 func (i *Issuer) issue(g Grant, use TokenUse) (*Token, error) {
 	if g.Subject == "" {
 		return nil, fmt.Errorf("%w: Grant.Subject is required", ErrMissingClaim)
@@ -206,7 +180,7 @@ func (i *Issuer) issue(g Grant, use TokenUse) (*Token, error) {
 	}
 	jti := g.ID
 	if jti == "" {
-		jti = NewID()
+		jti = tokenid.New()
 	}
 	for _, s := range g.Scopes {
 		if !httpauth.ValidScopeToken(s) {
@@ -282,7 +256,7 @@ func (i *Issuer) issue(g Grant, use TokenUse) (*Token, error) {
 		FamilyID:  g.FamilyID,
 		Use:       use,
 		KeyID:     key.id,
-		raw:       unsafe.String(unsafe.SliceData(payload), len(payload)),
+		raw:       string(payload),
 	}
 	return &Token{Raw: string(out), Claims: claims}, nil
 }

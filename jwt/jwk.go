@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -25,10 +24,11 @@ import (
 // a jwtkit token, whose signature is capped at 1 KiB.
 const maxRSABits = 8192
 
-// DefaultMaxJWKSKeys caps the number of keys ParseJWKS accepts.
-const DefaultMaxJWKSKeys = 100
+// maxJWKSKeys caps the number of keys ParseJWKS accepts, and is the
+// default cap of a remote set.
+const maxJWKSKeys = 100
 
-// ParseJWK parses one JSON Web Key into a [Key]. A key with private
+// parseJWK parses one JSON Web Key into a [Key]. A key with private
 // material ("d", or an "oct" key) becomes a signing key, otherwise a
 // verification-only key.
 //
@@ -42,7 +42,7 @@ const DefaultMaxJWKSKeys = 100
 //     operation the key is for, for multi-prime RSA ("oth"), and when
 //     private and public members do not belong together;
 //   - [ErrWeakKey] for an HMAC secret shorter than the hash output, an RSA
-//     modulus under [MinRSABits] bits or with the ROCA fingerprint
+//     modulus under [minRSABits] bits or with the ROCA fingerprint
 //     (CVE-2017-15361), or an RSA exponent below 3 or even;
 //   - [ErrConfig] for anything that is not a well-formed JWK: invalid JSON,
 //     duplicate members, a missing "kid" or "alg", or a member that is not
@@ -50,7 +50,7 @@ const DefaultMaxJWKSKeys = 100
 //
 // Certificate members (x5c, x5u, x5t) are ignored: nothing is fetched and
 // no certificate chain is checked.
-func ParseJWK(data []byte) (*Key, error) {
+func parseJWK(data []byte) (*Key, error) {
 	f, err := readJWK(string(bytes.TrimSpace(data)))
 	if err != nil {
 		return nil, err
@@ -59,9 +59,9 @@ func ParseJWK(data []byte) (*Key, error) {
 }
 
 // ParseJWKS parses a JSON Web Key Set ({"keys":[…]}) with the rules of
-// [ParseJWK] for every key, and refuses the whole set ([ErrConfig]) when
+// parseJWK for every key, and refuses the whole set ([ErrConfig]) when
 // any key is invalid, when two keys share a kid, when the set is empty or
-// holds more than [DefaultMaxJWKSKeys] keys; a set mixing key families
+// holds more than 100 keys; a set mixing key families
 // (say an HMAC secret and RSA keys) fails with [ErrKeyMismatch]. The keys
 // are returned in document order.
 //
@@ -69,7 +69,7 @@ func ParseJWK(data []byte) (*Key, error) {
 // A set published by someone else is read with [NewRemoteKeySet], which
 // skips unusable keys instead of failing.
 func ParseJWKS(data []byte) ([]*Key, error) {
-	raws, err := readJWKSDoc(data, DefaultMaxJWKSKeys)
+	raws, err := readJWKSDoc(data, maxJWKSKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -97,18 +97,6 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
-}
-
-// NewKeySetFromJWKS parses a JWKS with [ParseJWKS] and returns a
-// verify-only [KeySet] of its keys (no active signing key). To sign with a
-// key loaded from a JWKS, pass the keys to [NewKeySet] with the signing key
-// first.
-func NewKeySetFromJWKS(data []byte) (*KeySet, error) {
-	keys, err := ParseJWKS(data)
-	if err != nil {
-		return nil, err
-	}
-	return NewKeySet(nil, keys...)
 }
 
 // readJWKSDoc returns the raw JSON text of each member of the "keys" array.
@@ -295,7 +283,7 @@ func (f *jwkFields) toKey(p jwkPolicy) (*Key, error) {
 		alg = p.algs[0]
 	case !f.hasAlg:
 		return nil, f.errorf(ErrConfig, `"alg" is required: jwtkit binds every key to one algorithm`)
-	case !alg.Valid():
+	case !alg.valid():
 		return nil, f.errorf(ErrKeyMismatch, "unsupported alg %q", f.alg)
 	case p.algs != nil && !slices.Contains(p.algs, alg):
 		return nil, f.errorf(ErrKeyMismatch, "alg %s is not among the accepted algorithms", alg)
@@ -374,7 +362,7 @@ func (f *jwkFields) hmacKey(alg Algorithm) (*Key, error) {
 	if min := alg.hmacMinBytes(); len(k) < min {
 		return nil, f.errorf(ErrWeakKey, "%s needs a secret of at least %d bytes, got %d", alg, min, len(k))
 	}
-	return NewHMACKey(f.kid, alg, k)
+	return newHMACKey(f.kid, alg, k)
 }
 
 func (f *jwkFields) rsaKey(alg Algorithm) (*Key, error) {
@@ -387,8 +375,8 @@ func (f *jwkFields) rsaKey(alg Algorithm) (*Key, error) {
 		return nil, err
 	}
 	n := new(big.Int).SetBytes(nb)
-	if bits := n.BitLen(); bits < MinRSABits {
-		return nil, f.errorf(ErrWeakKey, "RSA modulus of %d bits, at least %d required", bits, MinRSABits)
+	if bits := n.BitLen(); bits < minRSABits {
+		return nil, f.errorf(ErrWeakKey, "RSA modulus of %d bits, at least %d required", bits, minRSABits)
 	} else if bits > maxRSABits {
 		return nil, f.errorf(ErrConfig, "RSA modulus of %d bits, at most %d supported", bits, maxRSABits)
 	}
@@ -410,7 +398,7 @@ func (f *jwkFields) rsaKey(alg Algorithm) (*Key, error) {
 				return nil, f.errorf(ErrKeyMismatch, "member %q without the private exponent d", m)
 			}
 		}
-		return NewVerificationKey(f.kid, alg, pub)
+		return newVerificationKey(f.kid, alg, pub)
 	}
 	var parts [3]*big.Int
 	for i, m := range []string{"d", "p", "q"} {
@@ -429,7 +417,7 @@ func (f *jwkFields) rsaKey(alg Algorithm) (*Key, error) {
 		return nil, f.errorf(ErrKeyMismatch, "inconsistent RSA private key: %v", err)
 	}
 	priv.Precompute()
-	return NewSigningKey(f.kid, alg, priv)
+	return newSigningKey(f.kid, alg, priv)
 }
 
 var jwkCurveNames = map[Algorithm]string{ES256: "P-256", ES384: "P-384", ES512: "P-521"}
@@ -457,7 +445,7 @@ func (f *jwkFields) ecKey(alg Algorithm) (*Key, error) {
 		return nil, f.errorf(ErrConfig, "invalid %s point: %v", f.crv, err)
 	}
 	if _, ok := f.material["d"]; !ok {
-		return NewVerificationKey(f.kid, alg, pub)
+		return newVerificationKey(f.kid, alg, pub)
 	}
 	d, err := f.bytes("d")
 	if err != nil {
@@ -471,7 +459,7 @@ func (f *jwkFields) ecKey(alg Algorithm) (*Key, error) {
 	if !priv.PublicKey.Equal(pub) {
 		return nil, f.errorf(ErrKeyMismatch, "the private key d does not match x and y")
 	}
-	return NewSigningKey(f.kid, alg, priv)
+	return newSigningKey(f.kid, alg, priv)
 }
 
 func (f *jwkFields) okpKey(alg Algorithm) (*Key, error) {
@@ -487,7 +475,7 @@ func (f *jwkFields) okpKey(alg Algorithm) (*Key, error) {
 	}
 	pub := ed25519.PublicKey(x)
 	if _, ok := f.material["d"]; !ok {
-		return NewVerificationKey(f.kid, alg, pub)
+		return newVerificationKey(f.kid, alg, pub)
 	}
 	d, err := f.bytes("d")
 	if err != nil {
@@ -501,7 +489,7 @@ func (f *jwkFields) okpKey(alg Algorithm) (*Key, error) {
 	if !pub.Equal(priv.Public()) {
 		return nil, f.errorf(ErrKeyMismatch, "the private key d does not match x")
 	}
-	return NewSigningKey(f.kid, alg, priv)
+	return newSigningKey(f.kid, alg, priv)
 }
 
 // publicJWK is the published form of one public key.
@@ -525,6 +513,9 @@ type publicJWK struct {
 // Only public members are ever written. HMAC keys are secrets and are
 // never included: an HMAC key set yields {"keys":[]}.
 func (s *KeySet) PublicJWKS() ([]byte, error) {
+	if err := s.built(); err != nil {
+		return nil, err
+	}
 	keys := s.Keys()
 	doc := struct {
 		Keys []publicJWK `json:"keys"`
@@ -571,17 +562,6 @@ func jwkCurveName(c elliptic.Curve) string {
 }
 
 func jwkB64(b []byte) string { return strictB64.EncodeToString(b) }
-
-// jwkReason turns a key error into the text recorded for an ignored key.
-func jwkReason(err error) string {
-	msg := err.Error()
-	for _, prefix := range []string{ErrConfig.Error() + ": ", ErrKeyMismatch.Error() + ": ", ErrWeakKey.Error() + ": "} {
-		if strings.HasPrefix(msg, prefix) {
-			return strings.TrimPrefix(msg, prefix)
-		}
-	}
-	return msg
-}
 
 // ROCA (CVE-2017-15361): RSA keys generated by a vulnerable Infineon
 // library have primes of the form k·M + (65537^a mod M), M the product of

@@ -478,7 +478,7 @@ func FuzzParseJWKSDoc(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if k, err := jwt.ParseJWK(data); err != nil {
 			classified(t, err)
-		} else if k.ID() == "" || !k.Algorithm().Valid() {
+		} else if k.ID() == "" || k.Algorithm() == "" {
 			t.Fatalf("key without kid or algorithm: %v", k)
 		}
 		keys, err := jwt.ParseJWKS(data)

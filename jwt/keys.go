@@ -85,14 +85,11 @@ func (a Algorithm) curve() elliptic.Curve {
 	return nil
 }
 
-// Valid reports whether a is one of the supported algorithms.
-func (a Algorithm) Valid() bool { return a.family() != 0 }
+// valid reports whether a is one of the supported algorithms.
+func (a Algorithm) valid() bool { return a.family() != 0 }
 
-// String returns the algorithm's JWS name.
-func (a Algorithm) String() string { return string(a) }
-
-// MinRSABits is the smallest RSA modulus jwtkit accepts (RFC 7518 §3.3).
-const MinRSABits = 2048
+// minRSABits is the smallest RSA modulus jwtkit accepts (RFC 7518 §3.3).
+const minRSABits = 2048
 
 // Key is one signing or verification key, bound to exactly one algorithm
 // and identified by a key ID (the kid header). A Key is immutable and safe
@@ -107,18 +104,13 @@ type Key struct {
 	hdrRefres string // base64url protected header for refresh tokens
 }
 
-// ID returns the key ID ("" when the key has none).
+// ID returns the key ID. Keys built by this package's constructors with
+// an empty kid get a default one (see [Key.Thumbprint]); only a key read
+// from a published JWKS without kid has none.
 func (k *Key) ID() string { return k.id }
-
-// Algorithm returns the algorithm the key is bound to.
-func (k *Key) Algorithm() Algorithm { return k.alg }
 
 // CanSign reports whether the key holds private or secret material.
 func (k *Key) CanSign() bool { return k.signer != nil }
-
-// Public returns the public key, or nil for an HMAC key (whose secret has
-// no public half and is never exported).
-func (k *Key) Public() crypto.PublicKey { return k.public }
 
 // IsSymmetric reports whether the key is an HMAC secret.
 func (k *Key) IsSymmetric() bool { return k.alg.family() == familyHMAC }
@@ -130,8 +122,13 @@ func (k *Key) String() string {
 
 // NewHMACKey returns an HMAC key for HS256, HS384 or HS512. The secret must
 // be at least as long as the hash output (32, 48 or 64 bytes); shorter
-// secrets fail with [ErrWeakKey]. The secret is copied.
+// secrets fail with [ErrWeakKey]. The secret is copied. An empty kid gets
+// the default key ID of an HMAC key, described at [Key.Thumbprint].
 func NewHMACKey(kid string, alg Algorithm, secret []byte) (*Key, error) {
+	return withDefaultID(newHMACKey(kid, alg, secret))
+}
+
+func newHMACKey(kid string, alg Algorithm, secret []byte) (*Key, error) {
 	if alg.family() != familyHMAC {
 		return nil, fmt.Errorf("%w: %s is not an HMAC algorithm", ErrKeyMismatch, alg)
 	}
@@ -146,10 +143,15 @@ func NewHMACKey(kid string, alg Algorithm, secret []byte) (*Key, error) {
 // (*rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey or any
 // crypto.Signer with such a public key, e.g. an HSM or KMS handle) and
 // verifies with its public half. The key type must fit alg
-// ([ErrKeyMismatch]) and RSA moduli must have at least [MinRSABits] bits
+// ([ErrKeyMismatch]) and RSA moduli must have at least [minRSABits] bits
 // and an odd exponent of at least 3, and must not have the ROCA fingerprint
-// of CVE-2017-15361 ([ErrWeakKey]).
+// of CVE-2017-15361 ([ErrWeakKey]). An empty kid becomes the key's
+// [Key.Thumbprint].
 func NewSigningKey(kid string, alg Algorithm, priv crypto.Signer) (*Key, error) {
+	return withDefaultID(newSigningKey(kid, alg, priv))
+}
+
+func newSigningKey(kid string, alg Algorithm, priv crypto.Signer) (*Key, error) {
 	if priv == nil {
 		return nil, fmt.Errorf("%w: nil private key", ErrKeyMismatch)
 	}
@@ -160,10 +162,10 @@ func NewSigningKey(kid string, alg Algorithm, priv crypto.Signer) (*Key, error) 
 	return newKey(kid, alg, priv, pub, pub)
 }
 
-// NewVerificationKey returns a verification-only key for the public key pub
-// (*rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey). The same checks
-// as [NewSigningKey] apply.
-func NewVerificationKey(kid string, alg Algorithm, pub crypto.PublicKey) (*Key, error) {
+// newVerificationKey returns a verification-only key for the public key
+// pub (*rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey). The same
+// checks as [NewSigningKey] apply.
+func newVerificationKey(kid string, alg Algorithm, pub crypto.PublicKey) (*Key, error) {
 	if err := checkPublic(alg, pub); err != nil {
 		return nil, err
 	}
@@ -172,7 +174,8 @@ func NewVerificationKey(kid string, alg Algorithm, pub crypto.PublicKey) (*Key, 
 
 // GenerateKey creates a fresh key for alg: a random secret of the hash
 // size for HMAC, RSA 2048 for RS*/PS*, the matching NIST curve for ES*, and
-// Ed25519 for EdDSA. It is meant for development and tests; production
+// Ed25519 for EdDSA. An empty kid gets the default key ID (see
+// [Key.Thumbprint]). It is meant for development and tests; production
 // keys come from a key manager or a file (see ParseKeyPEM).
 func GenerateKey(kid string, alg Algorithm) (*Key, error) {
 	switch alg.family() {
@@ -183,7 +186,7 @@ func GenerateKey(kid string, alg Algorithm) (*Key, error) {
 		}
 		return NewHMACKey(kid, alg, secret)
 	case familyRSA:
-		priv, err := rsa.GenerateKey(rand.Reader, MinRSABits)
+		priv, err := rsa.GenerateKey(rand.Reader, minRSABits)
 		if err != nil {
 			return nil, err
 		}
@@ -211,8 +214,8 @@ func checkPublic(alg Algorithm, pub crypto.PublicKey) error {
 		if !ok || k == nil || k.N == nil {
 			return fmt.Errorf("%w: %s needs an RSA key, got %T", ErrKeyMismatch, alg, pub)
 		}
-		if k.N.BitLen() < MinRSABits {
-			return fmt.Errorf("%w: RSA modulus of %d bits, at least %d required", ErrWeakKey, k.N.BitLen(), MinRSABits)
+		if k.N.BitLen() < minRSABits {
+			return fmt.Errorf("%w: RSA modulus of %d bits, at least %d required", ErrWeakKey, k.N.BitLen(), minRSABits)
 		}
 		if k.E < 3 || k.E%2 == 0 {
 			return fmt.Errorf("%w: RSA public exponent %d", ErrWeakKey, k.E)
@@ -239,6 +242,14 @@ func checkPublic(alg Algorithm, pub crypto.PublicKey) error {
 		return fmt.Errorf("%w: unsupported algorithm %q", ErrKeyMismatch, alg)
 	}
 	return nil
+}
+
+// withDefaultID gives a key built without kid its default key ID.
+func withDefaultID(k *Key, err error) (*Key, error) {
+	if err != nil || k.id != "" {
+		return k, err
+	}
+	return newKey(k.defaultID(), k.alg, k.signer, k.verifier, k.public)
 }
 
 func newKey(kid string, alg Algorithm, signer, verifier any, public crypto.PublicKey) (*Key, error) {
@@ -315,11 +326,23 @@ func (s *KeySet) Rotate(active *Key, verifyOnly ...*Key) error {
 	return nil
 }
 
-// Active returns the signing key, or nil for a verify-only set.
-func (s *KeySet) Active() *Key { return s.snap.Load().active }
+// Active returns the signing key, or nil for a verify-only set (and for
+// the zero KeySet, which holds no keys).
+func (s *KeySet) Active() *Key {
+	if snap := s.snap.Load(); snap != nil {
+		return snap.active
+	}
+	return nil
+}
 
-// Keys returns every key of the set, the active one first.
-func (s *KeySet) Keys() []*Key { return append([]*Key(nil), s.snap.Load().keys...) }
+// Keys returns every key of the set, the active one first; nil for the
+// zero KeySet.
+func (s *KeySet) Keys() []*Key {
+	if snap := s.snap.Load(); snap != nil {
+		return append([]*Key(nil), snap.keys...)
+	}
+	return nil
+}
 
 func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
 	all := make([]*Key, 0, 1+len(verifyOnly))
@@ -365,6 +388,21 @@ type KeySource interface {
 	// has no kid). Errors wrap ErrUnknownKey or ErrNoKeys.
 	verificationKey(ctx context.Context, kid string, hasKID bool) (*Key, error)
 	keyFamily() keyFamily
+	// built reports an error wrapping ErrConfig unless the source was
+	// made by its constructor (a nil pointer or a zero value holds no
+	// keys and cannot fetch any).
+	built() error
+}
+
+// errZeroKeySet is the error of every constructor given a nil or zero
+// KeySet.
+var errZeroKeySet = fmt.Errorf("%w: the KeySet is nil or its zero value; build it with NewKeySet", ErrConfig)
+
+func (s *KeySet) built() error {
+	if s == nil || s.snap.Load() == nil {
+		return errZeroKeySet
+	}
+	return nil
 }
 
 func (s *KeySet) keyFamily() keyFamily { return s.snap.Load().family }

@@ -33,17 +33,21 @@ func ExampleKeySet_PublicJWKS_publish() {
 
 // A verifier reads a JWK set it was configured with; each key names its
 // algorithm.
-func ExampleNewKeySetFromJWKS_verifier() {
+func ExampleParseJWKS_verifier() {
 	doc := []byte(`{"keys":[{"kty":"OKP","use":"sig","alg":"EdDSA","kid":"ed-2026","crv":"Ed25519","x":"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik"}]}`)
-	keys, err := jwt.NewKeySetFromJWKS(doc)
+	keys, err := jwt.ParseJWKS(doc)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, k := range keys.Keys() {
-		fmt.Println(k.ID(), k.Algorithm(), k.CanSign())
+	set, err := jwt.NewKeySet(nil, keys...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, k := range set.Keys() {
+		fmt.Println(k.ID(), k.CanSign())
 	}
 	// Output:
-	// ed-2026 EdDSA false
+	// ed-2026 false
 }
 
 // A resource server verifies tokens with the keys its issuer publishes.

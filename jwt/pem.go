@@ -7,18 +7,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 )
-
-// maxKeyFileBytes caps what LoadKeyFile reads. An RSA 8192 private key in
-// PEM is about 6.5 KiB.
-const maxKeyFileBytes = 64 << 10
 
 // ParseKeyPEM builds a key bound to alg from one PEM-encoded key.
 //
@@ -29,17 +21,18 @@ const maxKeyFileBytes = 64 << 10
 // PUBLIC KEY" (PKCS #1).
 //
 // The same checks as [NewSigningKey] apply: the key type must fit alg
-// ([ErrKeyMismatch]) and RSA moduli need at least [MinRSABits] bits
+// ([ErrKeyMismatch]) and RSA moduli need at least [minRSABits] bits
 // ([ErrWeakKey]). Encrypted PEM, certificates, several keys in one input,
 // HMAC algorithms and anything that is not a PEM key fail with
 // [ErrConfig] or [ErrKeyMismatch]. HMAC secrets are loaded with
-// [NewHMACKey] or [KeyFromEnv].
+// [NewHMACKey] or [KeyFromString]. An empty kid becomes the key's
+// [Key.Thumbprint].
 func ParseKeyPEM(kid string, alg Algorithm, pemBytes []byte) (*Key, error) {
-	if !alg.Valid() {
+	if !alg.valid() {
 		return nil, fmt.Errorf("%w: unsupported algorithm %q", ErrKeyMismatch, alg)
 	}
 	if alg.family() == familyHMAC {
-		return nil, fmt.Errorf("%w: %s keys are secrets, not PEM keys; use NewHMACKey or KeyFromEnv", ErrKeyMismatch, alg)
+		return nil, fmt.Errorf("%w: %s keys are secrets, not PEM keys; use NewHMACKey or KeyFromString", ErrKeyMismatch, alg)
 	}
 	block, err := pemKeyBlock(pemBytes)
 	if err != nil {
@@ -69,7 +62,7 @@ func ParseKeyPEM(kid string, alg Algorithm, pemBytes []byte) (*Key, error) {
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
 		return NewSigningKey(kid, alg, k.(crypto.Signer))
 	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
-		return NewVerificationKey(kid, alg, k)
+		return withDefaultID(newVerificationKey(kid, alg, k))
 	}
 	return nil, fmt.Errorf("%w: %s needs an RSA, ECDSA or Ed25519 key, the PEM holds %T", ErrKeyMismatch, alg, parsed)
 }
@@ -101,87 +94,47 @@ func pemKeyBlock(data []byte) (*pem.Block, error) {
 	}
 }
 
-// LoadKeyFile reads a PEM key file (at most 64 KiB) and parses it with
-// [ParseKeyPEM].
-func LoadKeyFile(kid string, alg Algorithm, path string) (*Key, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: key file: %w", ErrConfig, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: key file %s: %w", ErrConfig, path, err)
-	}
-	if len(data) > maxKeyFileBytes {
-		return nil, fmt.Errorf("%w: key file %s is larger than %d bytes", ErrConfig, path, maxKeyFileBytes)
-	}
-	k, err := ParseKeyPEM(kid, alg, data)
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, err)
-	}
-	return k, nil
-}
-
-// KeyFromEnv reads a key from the environment variable envVar.
+// KeyFromString builds a key from text as it is kept in an environment
+// variable or a secret store, such as the JWT_SECRET of the FastAPI
+// recipe: kid, alg and s as for the other constructors, so that
+// KeyFromString("", jwt.HS256, os.Getenv("JWT_SECRET")) gives the key
+// every other service reading the same variable uses.
 //
-// For RS*, PS*, ES* and EdDSA the value is a PEM key as accepted by
+// For HS256, HS384 and HS512 the secret is the bytes of s as they are,
+// the reading of python-jose, PyJWT and most other libraries: a value is
+// one key everywhere. s must be at least as long as the hash output (32,
+// 48 or 64 bytes; [ErrWeakKey]). Leading or trailing white space, which
+// echo and editors add as a final newline, is refused with [ErrConfig]
+// rather than kept (a key other services do not have) or trimmed (a key
+// other than the one written). A value that starts like PEM is refused
+// too. Generate a secret with, for example, openssl rand -hex 32.
+//
+// For RS*, PS*, ES* and EdDSA s is a PEM key as accepted by
 // [ParseKeyPEM]. Because environment files and container platforms often
-// cannot hold newlines, a value without line breaks but with literal `\n`
+// cannot hold newlines, a value without line breaks but with literal \n
 // sequences has them turned into line breaks first.
 //
-// For HS256, HS384 and HS512 the value is the secret encoded in base64 or
-// base64url, with or without padding (e.g. the output of
-// `openssl rand -base64 32`). The decoded secret must be at least as long
-// as the hash output ([ErrWeakKey]). Plain text is not accepted: a
-// password is not a key (RFC 8725 §3.5), and decoding makes the length
-// check mean bytes of key material.
-//
-// An unset or empty variable fails with [ErrConfig]. Error messages name
-// the variable but never include its value.
-func KeyFromEnv(kid string, alg Algorithm, envVar string) (*Key, error) {
-	val, ok := os.LookupEnv(envVar)
-	val = strings.TrimSpace(val)
-	if !ok || val == "" {
-		return nil, fmt.Errorf("%w: environment variable %s is not set", ErrConfig, envVar)
+// An empty s fails with [ErrConfig]. Error messages never include s.
+func KeyFromString(kid string, alg Algorithm, s string) (*Key, error) {
+	if s == "" {
+		return nil, fmt.Errorf("%w: the key is empty", ErrConfig)
 	}
 	if alg.family() == familyHMAC {
-		secret, err := decodeSecret(val)
-		if err != nil {
-			return nil, fmt.Errorf("%w: environment variable %s: %w", ErrConfig, envVar, err)
+		if strings.TrimSpace(s) != s {
+			return nil, fmt.Errorf("%w: the HMAC secret has leading or trailing white space (a newline from echo or an editor?); remove it", ErrConfig)
 		}
-		k, err := NewHMACKey(kid, alg, secret)
-		clear(secret)
-		if err != nil {
-			return nil, fmt.Errorf("environment variable %s: %w", envVar, err)
+		if strings.HasPrefix(s, "-----BEGIN") {
+			return nil, fmt.Errorf("%w: an HMAC secret is a string, not a PEM block", ErrConfig)
 		}
-		return k, nil
+		secret := []byte(s)
+		defer clear(secret)
+		return NewHMACKey(kid, alg, secret)
 	}
-	if !strings.ContainsAny(val, "\r\n") && strings.Contains(val, `\n`) {
-		val = strings.ReplaceAll(val, `\n`, "\n")
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, "\r\n") && strings.Contains(s, `\n`) {
+		s = strings.ReplaceAll(s, `\n`, "\n")
 	}
-	k, err := ParseKeyPEM(kid, alg, []byte(val))
-	if err != nil {
-		return nil, fmt.Errorf("environment variable %s: %w", envVar, err)
-	}
-	return k, nil
-}
-
-// decodeSecret accepts standard and URL-safe base64, padded or not.
-func decodeSecret(s string) ([]byte, error) {
-	if strings.HasPrefix(s, "-----BEGIN") {
-		return nil, errors.New("an HMAC secret must be base64 encoded, not PEM")
-	}
-	s = strings.TrimRight(s, "=")
-	enc := base64.RawStdEncoding
-	if strings.ContainsAny(s, "-_") {
-		enc = base64.RawURLEncoding
-	}
-	b, err := enc.DecodeString(s)
-	if err != nil {
-		return nil, errors.New("the HMAC secret is not valid base64 or base64url")
-	}
-	return b, nil
+	return ParseKeyPEM(kid, alg, []byte(s))
 }
 
 // MarshalPEM returns the key in PEM form: the private key as PKCS #8
@@ -195,7 +148,7 @@ func (k *Key) MarshalPEM() ([]byte, error) {
 		return nil, fmt.Errorf("%w: HMAC secrets have no PEM form", ErrKeyMismatch)
 	}
 	if !k.CanSign() {
-		return k.PublicPEM()
+		return k.publicPEM()
 	}
 	switch k.signer.(type) {
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
@@ -211,9 +164,9 @@ func (k *Key) MarshalPEM() ([]byte, error) {
 	return out, nil
 }
 
-// PublicPEM returns the public key as PKIX PEM ("PUBLIC KEY"). It fails
+// publicPEM returns the public key as PKIX PEM ("PUBLIC KEY"). It fails
 // with [ErrKeyMismatch] for HMAC keys, which have no public half.
-func (k *Key) PublicPEM() ([]byte, error) {
+func (k *Key) publicPEM() ([]byte, error) {
 	if k.public == nil {
 		return nil, fmt.Errorf("%w: HMAC keys have no public key", ErrKeyMismatch)
 	}

@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -15,21 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
-
-// Defaults of [RemoteKeySetConfig].
-const (
-	// DefaultRemoteFetchTimeout bounds one JWKS fetch.
-	DefaultRemoteFetchTimeout = 5 * time.Second
-	// DefaultRemoteRefresh is the time between periodic fetches.
-	DefaultRemoteRefresh = 15 * time.Minute
-	// DefaultUnknownKIDCooldown is the least time between fetches caused
-	// by unknown kids.
-	DefaultUnknownKIDCooldown = 30 * time.Second
-	// DefaultRemoteMaxBodyBytes caps a JWKS response body.
-	DefaultRemoteMaxBodyBytes = 1 << 20
-	// DefaultRemoteMaxKeys caps the number of keys of a remote set.
-	DefaultRemoteMaxKeys = 100
 )
 
 const (
@@ -167,9 +153,18 @@ type RemoteKeySetStatus struct {
 
 // IgnoredKey is a key of a remote set that jwtkit does not use.
 type IgnoredKey struct {
-	KeyID  string // the key's kid, "" if it has none
-	Reason string
+	KeyID string // the key's kid, "" if it has none
+	// Reason says why, as an error wrapping ErrKeyMismatch (the key does
+	// not fit the set's policy), ErrWeakKey or ErrConfig (a malformed
+	// key, a kid shared by several keys, a key without kid among several).
+	Reason error
 }
+
+// Reasons of ignored keys that concern the set rather than one key.
+var (
+	errSharedKID = fmt.Errorf("%w: several keys share this kid", ErrConfig)
+	errNoKID     = fmt.Errorf("%w: a key without kid in a set of several keys", ErrConfig)
+)
 
 type remoteFetch struct {
 	done chan struct{}
@@ -204,7 +199,7 @@ func NewRemoteKeySet(cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
 		algs = []Algorithm{RS256}
 	}
 	for _, a := range algs {
-		if !a.Valid() {
+		if !a.valid() {
 			return nil, fmt.Errorf("%w: unsupported algorithm %q", ErrConfig, a)
 		}
 		if a.family() == familyHMAC {
@@ -222,22 +217,16 @@ func NewRemoteKeySet(cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
 		origin:   remoteOrigin(u),
 		algs:     algs,
 		family:   algs[0].family(),
-		timeout:  cmpOr(cfg.FetchTimeout, DefaultRemoteFetchTimeout),
-		interval: cmpOr(cfg.RefreshInterval, DefaultRemoteRefresh),
-		cooldown: cmpOr(cfg.UnknownKIDCooldown, DefaultUnknownKIDCooldown),
-		maxBody:  cfg.MaxBodyBytes,
-		maxKeys:  cfg.MaxKeys,
+		timeout:  cmp.Or(cfg.FetchTimeout, 5*time.Second),
+		interval: cmp.Or(cfg.RefreshInterval, 15*time.Minute),
+		cooldown: cmp.Or(cfg.UnknownKIDCooldown, 30*time.Second),
+		maxBody:  cmp.Or(cfg.MaxBodyBytes, 1<<20),
+		maxKeys:  cmp.Or(cfg.MaxKeys, maxJWKSKeys),
 		log:      cfg.Logger,
 		now:      cfg.Now,
 	}
 	if r.interval < remoteMinRefreshInterval {
 		return nil, fmt.Errorf("%w: RefreshInterval must be at least %s", ErrConfig, remoteMinRefreshInterval)
-	}
-	if r.maxBody == 0 {
-		r.maxBody = DefaultRemoteMaxBodyBytes
-	}
-	if r.maxKeys == 0 {
-		r.maxKeys = DefaultRemoteMaxKeys
 	}
 	if r.log == nil {
 		r.log = slog.Default()
@@ -332,15 +321,6 @@ func (r *RemoteKeySet) Refresh(ctx context.Context) error {
 	}
 }
 
-// Keys returns the keys in use, in document order; nil before the first
-// successful fetch.
-func (r *RemoteKeySet) Keys() []*Key {
-	if s := r.snap.Load(); s != nil {
-		return slices.Clone(s.keys)
-	}
-	return nil
-}
-
 // Status reports the fetcher's state.
 func (r *RemoteKeySet) Status() RemoteKeySetStatus {
 	r.mu.Lock()
@@ -349,6 +329,13 @@ func (r *RemoteKeySet) Status() RemoteKeySetStatus {
 	st.KeyIDs = slices.Clone(st.KeyIDs)
 	st.Ignored = slices.Clone(st.Ignored)
 	return st
+}
+
+func (r *RemoteKeySet) built() error {
+	if r == nil || r.ctx == nil {
+		return fmt.Errorf("%w: the RemoteKeySet is nil or its zero value; build it with NewRemoteKeySet", ErrConfig)
+	}
+	return nil
 }
 
 func (r *RemoteKeySet) keyFamily() keyFamily {
@@ -587,12 +574,12 @@ func (r *RemoteKeySet) parse(body []byte) ([]*Key, []IgnoredKey, error) {
 	for _, raw := range raws {
 		f, err := readJWK(raw)
 		if err != nil {
-			ignored = append(ignored, IgnoredKey{Reason: jwkReason(err)})
+			ignored = append(ignored, IgnoredKey{Reason: err})
 			continue
 		}
 		k, err := f.toKey(policy)
 		if err != nil {
-			ignored = append(ignored, IgnoredKey{KeyID: f.kid, Reason: jwkReason(err)})
+			ignored = append(ignored, IgnoredKey{KeyID: f.kid, Reason: err})
 			continue
 		}
 		keys = append(keys, k)
@@ -600,7 +587,7 @@ func (r *RemoteKeySet) parse(body []byte) ([]*Key, []IgnoredKey, error) {
 	}
 	keys = slices.DeleteFunc(keys, func(k *Key) bool {
 		if count[k.id] > 1 && k.id != "" {
-			ignored = append(ignored, IgnoredKey{KeyID: k.id, Reason: "several keys share this kid"})
+			ignored = append(ignored, IgnoredKey{KeyID: k.id, Reason: errSharedKID})
 			return true
 		}
 		return false
@@ -608,7 +595,7 @@ func (r *RemoteKeySet) parse(body []byte) ([]*Key, []IgnoredKey, error) {
 	if len(keys) > 1 {
 		keys = slices.DeleteFunc(keys, func(k *Key) bool {
 			if k.id == "" {
-				ignored = append(ignored, IgnoredKey{Reason: "a key without kid in a set of several keys"})
+				ignored = append(ignored, IgnoredKey{Reason: errNoKID})
 				return true
 			}
 			return false

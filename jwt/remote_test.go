@@ -121,7 +121,7 @@ func TestRemote_NoKeysUntilFirstSuccess(t *testing.T) {
 	if srv.requests.Load() != before {
 		t.Fatal("fetched within the cooldown")
 	}
-	clock.Advance(jwt.DefaultUnknownKIDCooldown)
+	clock.Advance(30 * time.Second) // the default cooldown
 	if _, err := v.VerifyAccess(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,10 @@ func TestRemote_K19_IgnoresUnusableKeys(t *testing.T) {
 	}
 	reasons := map[string]string{}
 	for _, ig := range st.Ignored {
-		reasons[ig.KeyID] += ig.Reason + ";"
+		if !errors.Is(ig.Reason, jwt.ErrKeyMismatch) && !errors.Is(ig.Reason, jwt.ErrWeakKey) && !errors.Is(ig.Reason, jwt.ErrConfig) {
+			t.Errorf("key %q: reason %v wraps no key sentinel", ig.KeyID, ig.Reason)
+		}
+		reasons[ig.KeyID] += ig.Reason.Error() + ";"
 	}
 	for kid, want := range map[string]string{
 		"x":      "symmetric",
@@ -463,6 +466,13 @@ func TestRemote_K19_IgnoresUnusableKeys(t *testing.T) {
 		}
 		if !strings.Contains(logs.all(), "kid="+kid+" reason=") {
 			t.Errorf("kid %q: ignored key not logged", kid)
+		}
+	}
+	// The reason is data: its sentinel tells the kinds apart.
+	for _, ig := range st.Ignored {
+		want := map[string]error{"weak": jwt.ErrWeakKey, "x": jwt.ErrKeyMismatch, "enc": jwt.ErrKeyMismatch, "dup": jwt.ErrConfig, "": jwt.ErrConfig}[ig.KeyID]
+		if want != nil && !errors.Is(ig.Reason, want) {
+			t.Errorf("kid %q: reason %v, want %v", ig.KeyID, ig.Reason, want)
 		}
 	}
 	if strings.Contains(logs.all(), ktB64(secret)) {
@@ -506,7 +516,7 @@ func TestRemote_KeyWithoutKIDOrAlg(t *testing.T) {
 		t.Fatal(err)
 	}
 	two := ktRemote(t, srv, jwt.RemoteKeySetConfig{Algorithms: []jwt.Algorithm{jwt.ES256, jwt.ES384}})
-	if st := two.Status(); st.LastError == nil || len(st.Ignored) != 1 || !strings.Contains(st.Ignored[0].Reason, `"alg" is required`) {
+	if st := two.Status(); st.LastError == nil || len(st.Ignored) != 1 || !errors.Is(st.Ignored[0].Reason, jwt.ErrConfig) || !strings.Contains(st.Ignored[0].Reason.Error(), `"alg" is required`) {
 		t.Fatalf("status %+v", st)
 	}
 }
@@ -583,7 +593,7 @@ func TestRemote_K17_Rotation(t *testing.T) {
 	srv.set(ktJWKS(t, k2, k1))
 	_, err := v.VerifyAccess(ctx, t2)
 	ktWantErr(t, err, jwt.ErrUnknownKey) // within the cooldown of the first fetch
-	clock.Advance(jwt.DefaultUnknownKIDCooldown)
+	clock.Advance(30 * time.Second)      // the default cooldown
 	if _, err := v.VerifyAccess(ctx, t2); err != nil {
 		t.Fatal(err)
 	}
@@ -767,7 +777,7 @@ func TestRemote_PeriodicRefreshSynctest(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("hang: %v", err)
 		}
-		if d := time.Since(before); d != jwt.DefaultRemoteFetchTimeout {
+		if d := time.Since(before); d != 5*time.Second {
 			t.Fatalf("hang abandoned after %s", d)
 		}
 		mode.Store(0)

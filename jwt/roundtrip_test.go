@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 )
 
 var allAlgorithms = []Algorithm{HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA}
@@ -32,8 +34,8 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkClaims(t, ac, at.Claims)
-			if string(ac.JSON()) != string(at.Claims.JSON()) {
-				t.Fatalf("claims JSON\n got %s\nwant %s", ac.JSON(), at.Claims.JSON())
+			if string(ac.raw) != string(at.Claims.raw) {
+				t.Fatalf("claims JSON\n got %s\nwant %s", ac.raw, at.Claims.raw)
 			}
 			rc, err := f.ver.VerifyRefresh(t.Context(), rt.Raw)
 			if err != nil {
@@ -43,11 +45,11 @@ func TestRoundTrip(t *testing.T) {
 
 			want := Claims{
 				Subject: "u1", Issuer: testIssuer, Audience: []string{testAudience}, ID: ac.ID,
-				IssuedAt: testNow, ExpiresAt: testNow.Add(DefaultAccessTTL), Scopes: []string{"read", "write"},
+				IssuedAt: testNow, ExpiresAt: testNow.Add((15 * time.Minute)), Scopes: []string{"read", "write"},
 				FamilyID: "fam-1", Use: Access, KeyID: testKID,
 			}
 			checkClaims(t, ac, &want)
-			want.ID, want.Use, want.ExpiresAt = rc.ID, Refresh, testNow.Add(DefaultRefreshTTL)
+			want.ID, want.Use, want.ExpiresAt = rc.ID, Refresh, testNow.Add((7 * 24 * time.Hour))
 			checkClaims(t, rc, &want)
 			if ac.ID == rc.ID {
 				t.Fatal("access and refresh tokens share a jti")
@@ -84,7 +86,7 @@ func TestGenerateKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if k.Algorithm() != alg || k.ID() != "g1" || !k.CanSign() || k.IsSymmetric() != (alg.family() == familyHMAC) {
+			if k.alg != alg || k.ID() != "g1" || !k.CanSign() || k.IsSymmetric() != (alg.family() == familyHMAC) {
 				t.Fatalf("generated %v", k)
 			}
 			if alg.family() == familyHMAC {
@@ -109,11 +111,11 @@ func TestGenerateKey(t *testing.T) {
 
 func TestIssue(t *testing.T) {
 	f := hsFixture(t)
-	if f.iss.AccessTTL() != DefaultAccessTTL || f.iss.RefreshTTL() != DefaultRefreshTTL || !f.iss.Now().Equal(testNow) {
-		t.Fatalf("issuer defaults: %s %s %s", f.iss.AccessTTL(), f.iss.RefreshTTL(), f.iss.Now())
+	if f.iss.accessTTL != (15*time.Minute) || f.iss.refreshTTL != (7*24*time.Hour) || !f.iss.now().Equal(testNow) {
+		t.Fatalf("issuer defaults: %s %s %s", f.iss.accessTTL, f.iss.refreshTTL, f.iss.now())
 	}
-	if f.ver.Leeway() != testLeeway || !f.ver.Now().Equal(testNow) {
-		t.Fatalf("verifier: %s %s", f.ver.Leeway(), f.ver.Now())
+	if f.ver.leeway != testLeeway || !f.ver.now().Equal(testNow) {
+		t.Fatalf("verifier: %s %s", f.ver.leeway, f.ver.now())
 	}
 
 	t.Run("lifetimes", func(t *testing.T) {
@@ -122,10 +124,10 @@ func TestIssue(t *testing.T) {
 			g    Grant
 			want time.Duration
 		}{
-			{"default", Grant{Subject: "a"}, DefaultAccessTTL},
+			{"default", Grant{Subject: "a"}, (15 * time.Minute)},
 			{"ttl-override", Grant{Subject: "a", TTL: 5 * time.Minute}, 5 * time.Minute},
 			{"capped-by-expires-at", Grant{Subject: "a", ExpiresAt: testNow.Add(time.Minute)}, time.Minute},
-			{"expires-at-later-than-ttl", Grant{Subject: "a", ExpiresAt: testNow.Add(time.Hour)}, DefaultAccessTTL},
+			{"expires-at-later-than-ttl", Grant{Subject: "a", ExpiresAt: testNow.Add(time.Hour)}, (15 * time.Minute)},
 			{"expires-at-rounded-down", Grant{Subject: "a", ExpiresAt: testNow.Add(90*time.Second + 900*time.Millisecond)}, 90 * time.Second},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -156,15 +158,15 @@ func TestIssue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		exp, _ := tok.Claims.Raw("exp")
-		iat, _ := tok.Claims.Raw("iat")
+		exp, _ := tok.Claims.rawClaim("exp")
+		iat, _ := tok.Claims.rawClaim("iat")
 		if string(iat) != num(testNow.Unix()) || string(exp) != num(testNow.Unix()+60) {
 			t.Fatalf("iat %s exp %s", iat, exp)
 		}
-		if _, hasIss := tok.Claims.Raw("iss"); hasIss {
+		if _, hasIss := tok.Claims.rawClaim("iss"); hasIss {
 			t.Fatal("iss written without IssuerConfig.Issuer")
 		}
-		if _, hasAud := tok.Claims.Raw("aud"); hasAud {
+		if _, hasAud := tok.Claims.rawClaim("aud"); hasAud {
 			t.Fatal("aud written without IssuerConfig.Audience")
 		}
 	})
@@ -178,7 +180,7 @@ func TestIssue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if aud, _ := tok.Claims.Raw("aud"); string(aud) != `["api","billing"]` {
+		if aud, _ := tok.Claims.rawClaim("aud"); string(aud) != `["api","billing"]` {
 			t.Fatalf("aud %s", aud)
 		}
 		billing := fixtureOn(t, f.keys, f.key, f.sign, func(c *VerifierConfig) { c.Audience = "billing" })
@@ -208,7 +210,7 @@ func TestIssue(t *testing.T) {
 			}
 			seen[id] = true
 		}
-		if a, b := NewID(), NewID(); a == b || len(a) != 22 {
+		if a, b := tokenid.New(), tokenid.New(); a == b || len(a) != 22 {
 			t.Fatalf("NewID: %q %q", a, b)
 		}
 	})

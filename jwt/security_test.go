@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/jwtkit/jwtkit/internal/compact"
 )
 
 // The tests in this file are the jwt-level rows of the security catalogue
@@ -300,9 +302,9 @@ func mustKey(tb testing.TB) func(*Key, error) *Key {
 // A-18, K-01..K-04) are in keys_attack_test.go.
 func TestVerifyAsymmetricAttacks(t *testing.T) {
 	rsaPriv := loadRSA(t, "rsa2048.pem")
-	rf := newFixture(t, mustKey(t)(NewVerificationKey("r1", RS256, &rsaPriv.PublicKey)), rsaSign(t, RS256, rsaPriv))
+	rf := newFixture(t, mustKey(t)(newVerificationKey("r1", RS256, &rsaPriv.PublicKey)), rsaSign(t, RS256, rsaPriv))
 	ecPriv := loadEC(t, "ec-p256.pem")
-	ef := newFixture(t, mustKey(t)(NewVerificationKey("e1", ES256, &ecPriv.PublicKey)), ecSign(t, ES256, ecPriv))
+	ef := newFixture(t, mustKey(t)(newVerificationKey("e1", ES256, &ecPriv.PublicKey)), ecSign(t, ES256, ecPriv))
 	c := validClaims()
 	cs := c.String()
 
@@ -458,7 +460,7 @@ func TestVerifyFormat(t *testing.T) {
 		verifyCase{"F06/empty-payload", hseg + ".." + sseg, ErrMalformed},
 		verifyCase{"F06/jwe-five-segments", jwe, ErrMalformed},
 		verifyCase{"F07/one-million-dots", strings.Repeat(".", 1_000_000), ErrMalformed},
-		verifyCase{"F07/8KiB-of-dots", strings.Repeat(".", DefaultMaxTokenBytes), ErrMalformed},
+		verifyCase{"F07/8KiB-of-dots", strings.Repeat(".", compact.DefaultMaxBytes), ErrMalformed},
 		verifyCase{"F07/header-over-1KiB", signSegments(b64(h.with("pad", str(strings.Repeat("x", 1100))).String()), pseg, k), ErrMalformed},
 	)
 	runAccess(t, f.ver, cases)
@@ -471,7 +473,7 @@ func TestVerifyFormat(t *testing.T) {
 			hp := h.with("x", str(strings.Repeat("x", m)))
 			for n := 5900; n < 6200 && at == ""; n++ {
 				tok := f.token(hp, validClaims().with("pad", str(strings.Repeat("x", n))))
-				if len(tok) == DefaultMaxTokenBytes {
+				if len(tok) == compact.DefaultMaxBytes {
 					at = tok
 				}
 			}
@@ -483,16 +485,16 @@ func TestVerifyFormat(t *testing.T) {
 			t.Fatalf("token of exactly %d bytes: %v", len(at), err)
 		}
 		over := f.token(h, validClaims().with("pad", str(strings.Repeat("x", 6200))))
-		for len(over) <= DefaultMaxTokenBytes {
+		for len(over) <= compact.DefaultMaxBytes {
 			over = f.token(h, validClaims().with("pad", str(strings.Repeat("x", len(over)))))
 		}
 		_, err := f.ver.VerifyAccess(t.Context(), over)
 		checkResult(t, over, err, ErrMalformed)
-		if err := CheckFormat(over, 0); !errors.Is(err, ErrMalformed) {
-			t.Fatalf("CheckFormat: %v", err)
+		if err := splitCompactErr(over, 0); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("splitCompact: %v", err)
 		}
-		if err := CheckFormat(over, len(over)); err != nil {
-			t.Fatalf("CheckFormat with a larger cap: %v", err)
+		if err := splitCompactErr(over, len(over)); err != nil {
+			t.Fatalf("splitCompact with a larger cap: %v", err)
 		}
 		big := fixtureOn(t, f.keys, f.key, f.sign, func(c *VerifierConfig) { c.MaxTokenBytes = 16 << 10 })
 		if _, err := big.ver.VerifyAccess(t.Context(), over); err != nil {
@@ -508,8 +510,8 @@ func TestVerifyFormat(t *testing.T) {
 		ctx := context.Background()
 		for name, tok := range map[string]string{
 			"one-million-dots": strings.Repeat(".", 1_000_000),
-			"8KiB+1":           strings.Repeat("a", DefaultMaxTokenBytes+1),
-			"many-dots-8KiB":   strings.Repeat(".", DefaultMaxTokenBytes),
+			"8KiB+1":           strings.Repeat("a", compact.DefaultMaxBytes+1),
+			"many-dots-8KiB":   strings.Repeat(".", compact.DefaultMaxBytes),
 		} {
 			allocs := testing.AllocsPerRun(20, func() { _, _ = f.ver.VerifyAccess(ctx, tok) })
 			if allocs > 1 {
@@ -941,8 +943,8 @@ func TestVerifyClaimsValues(t *testing.T) {
 		Scopes: []string{"read", "write"}, FamilyID: "fam-1", Use: Access, KeyID: testKID,
 	}
 	checkClaims(t, got, &want)
-	if string(got.JSON()) != c.String() {
-		t.Fatalf("JSON() = %s, want %s", got.JSON(), c)
+	if string(got.raw) != c.String() {
+		t.Fatalf("JSON() = %s, want %s", got.raw, c)
 	}
 }
 
@@ -1203,10 +1205,10 @@ func TestKeyConstruction(t *testing.T) {
 	hs := mustKey(t)(NewHMACKey("h1", HS256, keyK()))
 	hs2 := mustKey(t)(NewHMACKey("h2", HS256, testSecret("h2", 32)))
 	hsDup := mustKey(t)(NewHMACKey("h1", HS256, testSecret("h1b", 32)))
-	hsNoID := mustKey(t)(NewHMACKey("", HS256, keyK()))
+	hsNoID := mustKey(t)(newHMACKey("", HS256, keyK())) // as a published JWK without kid
 	rs := mustKey(t)(NewSigningKey("r1", RS256, rsaPriv))
 	ps := mustKey(t)(NewSigningKey("p1", PS256, rsaPriv))
-	rsPub := mustKey(t)(NewVerificationKey("r2", RS256, &rsaPriv.PublicKey))
+	rsPub := mustKey(t)(newVerificationKey("r2", RS256, &rsaPriv.PublicKey))
 	es := mustKey(t)(NewSigningKey("e1", ES256, p256))
 	eds := mustKey(t)(NewSigningKey("d1", EdDSA, ed))
 	hsSet := func() *KeySet { s, _ := NewKeySet(hs); return s }
@@ -1240,27 +1242,27 @@ func TestKeyConstruction(t *testing.T) {
 		{"K13/HMAC-key-for-RS256", func() error { _, err := NewHMACKey("k", RS256, keyK()); return err }, ErrKeyMismatch},
 		{"K13/HMAC-key-for-none", func() error { _, err := NewHMACKey("k", "none", keyK()); return err }, ErrKeyMismatch},
 		{"K15/RSA-1024-signing", func() error { _, err := NewSigningKey("r", RS256, rsa1024); return err }, ErrWeakKey},
-		{"K15/RSA-1024-verification", func() error { _, err := NewVerificationKey("r", RS256, &rsa1024.PublicKey); return err }, ErrWeakKey},
-		{"K15/RSA-1024-PS256", func() error { _, err := NewVerificationKey("r", PS256, &rsa1024.PublicKey); return err }, ErrWeakKey},
-		{"K15/RSA-e-1", func() error { _, err := NewVerificationKey("r", RS256, weakE); return err }, ErrWeakKey},
-		{"K15/RSA-e-even", func() error { _, err := NewVerificationKey("r", RS256, evenE); return err }, ErrWeakKey},
-		{"K15/RSA-e-3-accepted", func() error { _, err := NewVerificationKey("r", RS256, e3); return err }, nil},
-		{"K15/RSA-nil-modulus", func() error { _, err := NewVerificationKey("r", RS256, &rsa.PublicKey{E: 65537}); return err }, ErrKeyMismatch},
+		{"K15/RSA-1024-verification", func() error { _, err := newVerificationKey("r", RS256, &rsa1024.PublicKey); return err }, ErrWeakKey},
+		{"K15/RSA-1024-PS256", func() error { _, err := newVerificationKey("r", PS256, &rsa1024.PublicKey); return err }, ErrWeakKey},
+		{"K15/RSA-e-1", func() error { _, err := newVerificationKey("r", RS256, weakE); return err }, ErrWeakKey},
+		{"K15/RSA-e-even", func() error { _, err := newVerificationKey("r", RS256, evenE); return err }, ErrWeakKey},
+		{"K15/RSA-e-3-accepted", func() error { _, err := newVerificationKey("r", RS256, e3); return err }, nil},
+		{"K15/RSA-nil-modulus", func() error { _, err := newVerificationKey("r", RS256, &rsa.PublicKey{E: 65537}); return err }, ErrKeyMismatch},
 		{"K15/RSA-key-for-ES256", func() error { _, err := NewSigningKey("r", ES256, rsaPriv); return err }, ErrKeyMismatch},
 		{"K15/ES256-with-P384", func() error { _, err := NewSigningKey("e", ES256, p384); return err }, ErrKeyMismatch},
-		{"K15/ES256-with-P384-public", func() error { _, err := NewVerificationKey("e", ES256, &p384.PublicKey); return err }, ErrKeyMismatch},
+		{"K15/ES256-with-P384-public", func() error { _, err := newVerificationKey("e", ES256, &p384.PublicKey); return err }, ErrKeyMismatch},
 		{"K15/ES384-with-P256", func() error { _, err := NewSigningKey("e", ES384, p256); return err }, ErrKeyMismatch},
 		{"K15/ES256-with-Ed25519", func() error { _, err := NewSigningKey("e", ES256, ed); return err }, ErrKeyMismatch},
 		{"K15/EdDSA-with-ECDSA", func() error { _, err := NewSigningKey("d", EdDSA, p256); return err }, ErrKeyMismatch},
 		{"K15/EdDSA-short-public-key", func() error {
-			_, err := NewVerificationKey("d", EdDSA, ed.Public().(ed25519.PublicKey)[:31])
+			_, err := newVerificationKey("d", EdDSA, ed.Public().(ed25519.PublicKey)[:31])
 			return err
 		}, ErrKeyMismatch},
-		{"K15/EdDSA-public-by-pointer", func() error { pub := ed.Public(); _, err := NewVerificationKey("d", EdDSA, &pub); return err }, ErrKeyMismatch},
+		{"K15/EdDSA-public-by-pointer", func() error { pub := ed.Public(); _, err := newVerificationKey("d", EdDSA, &pub); return err }, ErrKeyMismatch},
 		{"K15/nil-signer", func() error { _, err := NewSigningKey("r", RS256, nil); return err }, ErrKeyMismatch},
-		{"K15/nil-public", func() error { _, err := NewVerificationKey("r", RS256, nil); return err }, ErrKeyMismatch},
-		{"K15/HS256-public-key", func() error { _, err := NewVerificationKey("h", HS256, &rsaPriv.PublicKey); return err }, ErrKeyMismatch},
-		{"K15/unsupported-alg", func() error { _, err := NewVerificationKey("r", "RSA1_5", &rsaPriv.PublicKey); return err }, ErrKeyMismatch},
+		{"K15/nil-public", func() error { _, err := newVerificationKey("r", RS256, nil); return err }, ErrKeyMismatch},
+		{"K15/HS256-public-key", func() error { _, err := newVerificationKey("h", HS256, &rsaPriv.PublicKey); return err }, ErrKeyMismatch},
+		{"K15/unsupported-alg", func() error { _, err := newVerificationKey("r", "RSA1_5", &rsaPriv.PublicKey); return err }, ErrKeyMismatch},
 		{"K15/generate-none", func() error { _, err := GenerateKey("k", "none"); return err }, ErrKeyMismatch},
 		{"K15/kid-invalid-utf8", func() error { _, err := NewHMACKey("k\xff", HS256, keyK()); return err }, ErrConfig},
 		{"K11/HMAC-and-RSA", func() error { _, err := NewKeySet(hs, rs); return err }, ErrKeyMismatch},
@@ -1350,7 +1352,7 @@ func hexDecode(tb testing.TB, s string) []byte {
 // never prints key material, and that NewHMACKey copies the secret.
 func TestKeyProperties(t *testing.T) {
 	k := mustKey(t)(NewHMACKey("h1", HS256, keyK()))
-	if !k.IsSymmetric() || !k.CanSign() || k.Public() != nil || k.Algorithm() != HS256 || k.ID() != "h1" {
+	if !k.IsSymmetric() || !k.CanSign() || k.public != nil || k.alg != HS256 || k.ID() != "h1" {
 		t.Fatalf("HMAC key: %v", k)
 	}
 	if s := k.String(); strings.Contains(s, string(keyK())) || strings.Contains(s, fmt.Sprintf("%x", keyK())[:16]) || !strings.Contains(s, "h1") {
@@ -1366,17 +1368,17 @@ func TestKeyProperties(t *testing.T) {
 		t.Fatalf("key changed with the caller's slice: %v", err)
 	}
 	rsaPriv := loadRSA(t, "rsa2048.pem")
-	pub := mustKey(t)(NewVerificationKey("r", RS256, &rsaPriv.PublicKey))
-	if pub.CanSign() || pub.IsSymmetric() || pub.Public() == nil {
+	pub := mustKey(t)(newVerificationKey("r", RS256, &rsaPriv.PublicKey))
+	if pub.CanSign() || pub.IsSymmetric() || pub.public == nil {
 		t.Fatalf("verification key: %v", pub)
 	}
 	for _, alg := range []Algorithm{HS256, HS384, HS512, RS256, PS256, ES256, ES384, ES512, EdDSA} {
-		if !alg.Valid() || alg.String() != string(alg) {
+		if !alg.valid() {
 			t.Fatalf("%s", alg)
 		}
 	}
 	for _, alg := range []Algorithm{"none", "None", "", "hs256", "HS256 ", "ES256K", "RSA-OAEP"} {
-		if alg.Valid() {
+		if alg.valid() {
 			t.Fatalf("%q is valid", alg)
 		}
 	}
@@ -1541,7 +1543,7 @@ func TestCustomClaims(t *testing.T) {
 			if err := c.Decode(&got); err != nil {
 				t.Fatal(err)
 			}
-			if got.Role != "editor" || got.Tenant != 7 || len(got.Groups) != 2 || got.Sub != "alice" || got.Exp != unix(DefaultAccessTTL) {
+			if got.Role != "editor" || got.Tenant != 7 || len(got.Groups) != 2 || got.Sub != "alice" || got.Exp != unix((15*time.Minute)) {
 				t.Fatalf("Decode: %+v", got)
 			}
 			role, ok, err := Claim[string](c, "role")
@@ -1562,10 +1564,10 @@ func TestCustomClaims(t *testing.T) {
 			if _, ok, err := Claim[int](c, "role"); !ok || !errors.Is(err, ErrInvalidClaim) {
 				t.Fatalf("Claim[int](role): %t, %v", ok, err)
 			}
-			if raw, ok := c.Raw("tenant"); !ok || string(raw) != "7" {
+			if raw, ok := c.rawClaim("tenant"); !ok || string(raw) != "7" {
 				t.Fatalf("Raw(tenant) = %s, %t", raw, ok)
 			}
-			if _, ok := c.Raw("missing"); ok {
+			if _, ok := c.rawClaim("missing"); ok {
 				t.Fatal("Raw(missing) reported present")
 			}
 			var wrong struct {
@@ -1643,4 +1645,9 @@ func TestCustomClaims(t *testing.T) {
 			}
 		})
 	}
+}
+
+func splitCompactErr(raw string, maxBytes int) error {
+	_, _, err := splitCompact(raw, maxBytes)
+	return err
 }

@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -14,30 +15,21 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 
+	"github.com/jwtkit/jwtkit/internal/compact"
 	"github.com/jwtkit/jwtkit/internal/httpauth"
 )
 
 // Limits applied before any decoding.
 const (
-	// DefaultMaxTokenBytes caps the length of a token string.
-	DefaultMaxTokenBytes = 8 << 10
 	// maxHeaderBytes caps the decoded protected header.
 	maxHeaderBytes = 1 << 10
 	// maxSignatureBytes caps the decoded signature (RSA 8192 is 1024).
 	maxSignatureBytes = 1 << 10
 	// MaxLeeway is the largest clock-skew allowance a Verifier accepts.
 	MaxLeeway = 5 * time.Minute
-)
-
-// Default lifetime ceilings: a token whose exp lies further from its iat
-// (or from now) than this, plus leeway, is refused with [ErrLifetime].
-const (
-	DefaultMaxAccessTTL  = 24 * time.Hour
-	DefaultMaxRefreshTTL = 30 * 24 * time.Hour
 )
 
 // VerifierConfig configures a [Verifier]. The zero value of every optional
@@ -96,9 +88,9 @@ type Verifier struct {
 	allowPlainJWT bool
 	now           func() time.Time
 
-	// hmacs holds *hmacState values, so that HMAC verification reuses
-	// keyed hash states instead of deriving them per token.
-	hmacs sync.Pool
+	// scratch holds *scratch values: the working memory of a
+	// verification, reused rather than allocated per token.
+	scratch sync.Pool
 }
 
 // NewVerifier checks cfg and returns a Verifier.
@@ -106,8 +98,8 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Keys == nil {
 		return nil, fmt.Errorf("%w: VerifierConfig.Keys is required", ErrConfig)
 	}
-	if ks, ok := cfg.Keys.(*KeySet); ok && ks == nil {
-		return nil, fmt.Errorf("%w: VerifierConfig.Keys is nil", ErrConfig)
+	if err := cfg.Keys.built(); err != nil {
+		return nil, fmt.Errorf("VerifierConfig.Keys: %w", err)
 	}
 	if cfg.Issuer == "" && !cfg.AnyIssuer {
 		return nil, fmt.Errorf("%w: set Issuer, or AnyIssuer to accept tokens from any issuer", ErrConfig)
@@ -127,27 +119,17 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		anyIssuer:     cfg.AnyIssuer,
 		audience:      cfg.Audience,
 		leeway:        cfg.Leeway,
-		maxBytes:      cfg.MaxTokenBytes,
-		maxAccess:     cmpOr(cfg.MaxAccessTTL, DefaultMaxAccessTTL),
-		maxRefresh:    cmpOr(cfg.MaxRefreshTTL, DefaultMaxRefreshTTL),
+		maxBytes:      cmp.Or(cfg.MaxTokenBytes, compact.DefaultMaxBytes),
+		maxAccess:     cmp.Or(cfg.MaxAccessTTL, 24*time.Hour),
+		maxRefresh:    cmp.Or(cfg.MaxRefreshTTL, 30*24*time.Hour),
 		allowPlainJWT: cfg.AllowPlainJWT,
 		now:           cfg.Now,
-	}
-	if v.maxBytes == 0 {
-		v.maxBytes = DefaultMaxTokenBytes
 	}
 	if v.now == nil {
 		v.now = time.Now
 	}
 	return v, nil
 }
-
-// Leeway returns the configured clock-skew allowance. A revocation must
-// outlive a token's exp by at least this much.
-func (v *Verifier) Leeway() time.Duration { return v.leeway }
-
-// Now returns the verifier's current time.
-func (v *Verifier) Now() time.Time { return v.now() }
 
 // VerifyAccess verifies raw as an access token and returns its claims.
 // Errors wrap one of the package's verification sentinels. ctx is reserved
@@ -162,124 +144,25 @@ func (v *Verifier) VerifyRefresh(ctx context.Context, raw string) (*Claims, erro
 	return v.verify(ctx, raw, Refresh)
 }
 
-// CheckFormat applies the strict compact-form checks of [Verifier] without
-// decoding anything: length, exactly two dots, base64url alphabet,
-// non-empty segments. It returns an error wrapping [ErrMalformed].
-func CheckFormat(raw string, maxBytes int) error {
-	_, _, err := splitCompact(raw, maxBytes)
-	return err
-}
-
-// splitCompact returns the positions of the two dots.
+// splitCompact returns the positions of the two dots of a token in
+// strict compact form, or an error wrapping [ErrMalformed].
 func splitCompact(raw string, maxBytes int) (int, int, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxTokenBytes
-	}
-	if len(raw) == 0 {
-		return 0, 0, fail(ErrMalformed, "empty token")
-	}
-	if len(raw) > maxBytes {
-		return 0, 0, fail(ErrMalformed, "token too long")
-	}
-	if compactChars(raw) {
-		// Only base64url characters and dots: find the dots with
-		// IndexByte. Anything else takes scanCompact, which names the
-		// first fault.
-		d1 := strings.IndexByte(raw, '.')
-		if d1 >= 0 {
-			if d := strings.IndexByte(raw[d1+1:], '.'); d >= 0 {
-				d2 := d1 + 1 + d
-				if strings.IndexByte(raw[d2+1:], '.') < 0 && d1 > 0 && d2 > d1+1 && d2 < len(raw)-1 {
-					return d1, d2, nil
-				}
-			}
-		}
-	}
-	return scanCompact(raw)
-}
-
-// scanCompact is splitCompact's byte loop: it finds the two dots one byte
-// at a time and names the first fault.
-func scanCompact(raw string) (int, int, error) {
-	d1, d2 := -1, -1
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if b64Alphabet[c] {
-			continue
-		}
-		if c != '.' {
-			return 0, 0, fail(ErrMalformed, "character outside the base64url alphabet")
-		}
-		switch {
-		case d1 < 0:
-			d1 = i
-		case d2 < 0:
-			d2 = i
-		default:
-			return 0, 0, fail(ErrMalformed, "more than three segments")
-		}
-	}
-	if d2 < 0 {
-		return 0, 0, fail(ErrMalformed, "fewer than three segments")
-	}
-	if d1 == 0 || d2 == d1+1 || d2 == len(raw)-1 {
-		return 0, 0, fail(ErrMalformed, "empty segment")
+	d1, d2, fault := compact.Split(raw, maxBytes)
+	if fault != "" {
+		return 0, 0, fail(ErrMalformed, fault)
 	}
 	return d1, d2, nil
-}
-
-var b64Alphabet = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
-		t[c] = true
-	}
-	return t
-}()
-
-// compactCharTable is 1 for the base64url alphabet and '.'.
-var compactCharTable = func() (t [256]uint8) {
-	for c, ok := range b64Alphabet {
-		if ok {
-			t[c] = 1
-		}
-	}
-	t['.'] = 1
-	return t
-}()
-
-// compactChars reports whether s holds only base64url characters and
-// dots, eight bytes per step.
-func compactChars(s string) bool {
-	t := &compactCharTable
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		b := s[i : i+8]
-		if t[b[0]]&t[b[1]]&t[b[2]]&t[b[3]]&t[b[4]]&t[b[5]]&t[b[6]]&t[b[7]] == 0 {
-			return false
-		}
-	}
-	for ; i < len(s); i++ {
-		if t[s[i]] == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // strictB64 rejects padding and non-zero trailing bits, so every byte
 // string has exactly one accepted encoding.
 var strictB64 = base64.RawURLEncoding.Strict()
 
-func decodeSegment(dst []byte, seg string) ([]byte, bool) {
-	n := strictB64.DecodedLen(len(seg))
-	if n > cap(dst) {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
-	m, err := strictB64.Decode(dst, unsafe.Slice(unsafe.StringData(seg), len(seg)))
-	if err != nil {
-		return nil, false
-	}
-	return dst[:m], true
+// decodeSegment decodes seg, which the caller has already checked for the
+// base64url alphabet, appending to dst.
+func decodeSegment(dst, seg []byte) ([]byte, bool) {
+	out, err := strictB64.AppendDecode(dst, seg)
+	return out, err == nil
 }
 
 type header struct {
@@ -343,83 +226,13 @@ func typMatches(typ, want string) bool {
 }
 
 func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claims, error) {
-	d1, d2, err := splitCompact(raw, v.maxBytes)
+	key, payload, err := v.verifyJWS(ctx, raw, use)
 	if err != nil {
 		return nil, err
-	}
-	hseg, pseg, sseg := raw[:d1], raw[d1+1:d2], raw[d2+1:]
-
-	if strictB64.DecodedLen(len(hseg)) > maxHeaderBytes {
-		return nil, fail(ErrMalformed, "header too long")
-	}
-	hb, ok := decodeSegment(nil, hseg)
-	if !ok {
-		return nil, fail(ErrMalformed, "header is not canonical base64url")
-	}
-	h, err := parseHeader(unsafe.String(unsafe.SliceData(hb), len(hb)))
-	if err != nil {
-		return nil, err
-	}
-	if !h.hasAlg {
-		return nil, fail(ErrAlgorithm, "alg header missing")
-	}
-	alg := Algorithm(h.alg)
-	if !alg.Valid() || alg.family() != v.keys.keyFamily() {
-		return nil, fail(ErrAlgorithm, "algorithm not accepted by this verifier")
-	}
-	key, err := v.keys.verificationKey(ctx, h.kid, h.hasKID)
-	if err != nil {
-		return nil, err
-	}
-	if key.alg != alg {
-		return nil, fail(ErrAlgorithm, "alg header differs from the key's algorithm")
-	}
-	switch use {
-	case Access:
-		if !h.hasTyp {
-			if !v.allowPlainJWT {
-				return nil, fail(ErrTokenUse, "typ header missing")
-			}
-		} else if !typMatches(h.typ, typAccess) && !(v.allowPlainJWT && typMatches(h.typ, "JWT")) {
-			return nil, fail(ErrTokenUse, "not an access token")
-		}
-	case Refresh:
-		if !h.hasTyp || !typMatches(h.typ, typRefresh) {
-			return nil, fail(ErrTokenUse, "not a refresh token")
-		}
-	}
-	kid := key.id
-
-	if strictB64.DecodedLen(len(sseg)) > maxSignatureBytes {
-		return nil, fail(ErrSignature, "signature too long")
-	}
-	signingInput := unsafe.Slice(unsafe.StringData(raw), d2)
-	if alg.family() == familyHMAC {
-		var sbuf [sha512.Size]byte
-		sig, ok := decodeSegment(sbuf[:0], sseg)
-		if !ok {
-			return nil, fail(ErrMalformed, "signature is not canonical base64url")
-		}
-		if !v.verifyHMAC(key, signingInput, sig) {
-			return nil, fail(ErrSignature, "HMAC does not match")
-		}
-	} else {
-		sig, ok := decodeSegment(nil, sseg)
-		if !ok {
-			return nil, fail(ErrMalformed, "signature is not canonical base64url")
-		}
-		if err := jwsbb.Verify(key.verifier, string(key.alg), signingInput, sig); err != nil {
-			return nil, &verifyError{sentinel: ErrSignature, cause: err}
-		}
-	}
-
-	pb, ok := decodeSegment(nil, pseg)
-	if !ok {
-		return nil, fail(ErrMalformed, "payload is not canonical base64url")
 	}
 	cb := &claimsBlock{}
 	c := &cb.c
-	c.Use, c.KeyID, c.raw = use, kid, unsafe.String(unsafe.SliceData(pb), len(pb))
+	c.Use, c.KeyID, c.raw = use, key.id, payload
 	if err := parseClaims(cb); err != nil {
 		return nil, err
 	}
@@ -429,22 +242,108 @@ func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claim
 	return c, nil
 }
 
-// hmacState is a keyed HMAC ready for reuse.
-type hmacState struct {
-	key *Key
-	mac hash.Hash
-	sum [sha512.Size]byte
+// verifyJWS applies every check up to and including the signature, and
+// returns the key that verified raw and the decoded payload.
+func (v *Verifier) verifyJWS(ctx context.Context, raw string, use TokenUse) (*Key, string, error) {
+	d1, d2, err := splitCompact(raw, v.maxBytes)
+	if err != nil {
+		return nil, "", err
+	}
+	if strictB64.DecodedLen(d1) > maxHeaderBytes {
+		return nil, "", fail(ErrMalformed, "header too long")
+	}
+	sc, _ := v.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer v.scratch.Put(sc)
+	// The signature primitives and the base64 decoder take byte slices:
+	// the token is copied once into reused memory.
+	sc.token = append(sc.token[:0], raw...)
+	tok := sc.token
+	hseg, pseg, sseg := tok[:d1], tok[d1+1:d2], tok[d2+1:]
+
+	hb, ok := decodeSegment(sc.buf[:0], hseg)
+	if !ok {
+		return nil, "", fail(ErrMalformed, "header is not canonical base64url")
+	}
+	sc.buf = hb[:0]
+	h, err := parseHeader(string(hb))
+	if err != nil {
+		return nil, "", err
+	}
+	if !h.hasAlg {
+		return nil, "", fail(ErrAlgorithm, "alg header missing")
+	}
+	alg := Algorithm(h.alg)
+	if !alg.valid() || alg.family() != v.keys.keyFamily() {
+		return nil, "", fail(ErrAlgorithm, "algorithm not accepted by this verifier")
+	}
+	key, err := v.keys.verificationKey(ctx, h.kid, h.hasKID)
+	if err != nil {
+		return nil, "", err
+	}
+	if key.alg != alg {
+		return nil, "", fail(ErrAlgorithm, "alg header differs from the key's algorithm")
+	}
+	switch use {
+	case Access:
+		if !h.hasTyp {
+			if !v.allowPlainJWT {
+				return nil, "", fail(ErrTokenUse, "typ header missing")
+			}
+		} else if !typMatches(h.typ, typAccess) && !(v.allowPlainJWT && typMatches(h.typ, "JWT")) {
+			return nil, "", fail(ErrTokenUse, "not an access token")
+		}
+	case Refresh:
+		if !h.hasTyp || !typMatches(h.typ, typRefresh) {
+			return nil, "", fail(ErrTokenUse, "not a refresh token")
+		}
+	}
+
+	if strictB64.DecodedLen(len(sseg)) > maxSignatureBytes {
+		return nil, "", fail(ErrSignature, "signature too long")
+	}
+	sig, ok := decodeSegment(sc.sig[:0], sseg)
+	if !ok {
+		return nil, "", fail(ErrMalformed, "signature is not canonical base64url")
+	}
+	signingInput := tok[:d2]
+	if alg.family() == familyHMAC {
+		if !sc.verifyHMAC(key, signingInput, sig) {
+			return nil, "", fail(ErrSignature, "HMAC does not match")
+		}
+	} else if err := jwsbb.Verify(key.verifier, string(key.alg), signingInput, sig); err != nil {
+		return nil, "", &verifyError{sentinel: ErrSignature, cause: err}
+	}
+
+	pb, ok := decodeSegment(sc.buf[:0], pseg)
+	if !ok {
+		return nil, "", fail(ErrMalformed, "payload is not canonical base64url")
+	}
+	sc.buf = pb[:0]
+	return key, string(pb), nil
+}
+
+// scratch is the working memory of one verification.
+type scratch struct {
+	token []byte                  // the token, copied
+	buf   []byte                  // decoded header, then payload
+	sig   [maxSignatureBytes]byte // decoded signature
+	key   *Key                    // the key mac is keyed with
+	mac   hash.Hash               // keyed HMAC, reused while the key is
+	sum   [sha512.Size]byte       // HMAC output
 }
 
 // verifyHMAC reports whether sig is key's HMAC of signingInput, compared
-// in constant time.
-func (v *Verifier) verifyHMAC(key *Key, signingInput, sig []byte) bool {
+// in constant time. The keyed state is kept for the next token of the
+// same key, which saves deriving the inner and outer pads every time.
+func (sc *scratch) verifyHMAC(key *Key, signingInput, sig []byte) bool {
 	secret, _ := key.verifier.([]byte)
 	if len(secret) == 0 {
 		return false
 	}
-	st, _ := v.hmacs.Get().(*hmacState)
-	if st == nil || st.key != key {
+	if sc.key != key {
 		var h func() hash.Hash
 		switch key.alg {
 		case HS256:
@@ -456,14 +355,12 @@ func (v *Verifier) verifyHMAC(key *Key, signingInput, sig []byte) bool {
 		default:
 			return false
 		}
-		st = &hmacState{key: key, mac: hmac.New(h, secret)}
+		sc.key, sc.mac = key, hmac.New(h, secret)
 	} else {
-		st.mac.Reset()
+		sc.mac.Reset()
 	}
-	st.mac.Write(signingInput)
-	ok := hmac.Equal(st.mac.Sum(st.sum[:0]), sig)
-	v.hmacs.Put(st)
-	return ok
+	sc.mac.Write(signingInput)
+	return hmac.Equal(sc.mac.Sum(sc.sum[:0]), sig)
 }
 
 // claimsBlock allocates a Claims together with room for the usual
@@ -649,7 +546,7 @@ func (v *Verifier) checkClaims(c *Claims, use TokenUse) error {
 	if !v.anyIssuer && c.Issuer != v.issuer {
 		return fail(ErrIssuer, "")
 	}
-	if v.audience != "" && !c.HasAudience(v.audience) {
+	if v.audience != "" && !slices.Contains(c.Audience, v.audience) {
 		return fail(ErrAudience, "")
 	}
 	if use == Refresh {

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jwtkit/jwtkit/internal/testenv"
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 	"github.com/jwtkit/jwtkit/store"
@@ -82,7 +83,7 @@ func BenchmarkRequireBearerRevocation(b *testing.B) {
 	keys, _ := jwt.NewKeySet(key)
 	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: "https://issuer.test"})
 	ver, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: "https://issuer.test"})
-	tok, err := iss.IssueAccess(jwt.Grant{Subject: "user-1", FamilyID: jwt.NewID()})
+	tok, err := iss.IssueAccess(jwt.Grant{Subject: "user-1", FamilyID: tokenid.New()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 	"github.com/jwtkit/jwtkit/store"
@@ -47,7 +48,7 @@ func newBearerTokens(t *testing.T, f *fixture) bearerTokens {
 	bt.tampered = parts[0] + "." + b64(validClaims(johnID, `,"scope":"admin"`)) + "." + parts[2]
 	bt.algNone = b64(`{"alg":"none","typ":"at+jwt"}`) + "." + b64(validClaims(johnID, "")) + "."
 
-	rt, err := f.issuer.IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: jwt.NewID()})
+	rt, err := f.issuer.IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

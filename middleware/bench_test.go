@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 )
@@ -25,7 +26,7 @@ func (w *benchWriter) WriteHeader(code int)        { w.code = code }
 // against the memory store.
 func BenchmarkRequireBearer(b *testing.B) {
 	f := newFixture(b)
-	tok := f.access(b, jwt.Grant{Subject: johnID, Scopes: []string{"read"}, FamilyID: jwt.NewID()})
+	tok := f.access(b, jwt.Grant{Subject: johnID, Scopes: []string{"read"}, FamilyID: tokenid.New()})
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 	for _, bc := range []struct {

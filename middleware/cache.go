@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/jwtkit/jwtkit/internal/compact"
 	"github.com/jwtkit/jwtkit/internal/httpauth"
 	"github.com/jwtkit/jwtkit/jwt"
 )
@@ -36,7 +37,7 @@ type TokenCacheConfig struct {
 // What it guarantees:
 //
 //   - Only a token that the Authenticator's verifier accepted is stored,
-//     and only if it is in strict compact form ([jwt.CheckFormat]). A
+//     and only if it is in strict compact form (see wellFormed). A
 //     lookup matches the whole token string exactly; nothing unverified is
 //     ever served.
 //   - An entry is served only strictly before the token's exp: the
@@ -195,7 +196,7 @@ func (c *TokenCache) lookup(owner *Authenticator, raw string) (*jwt.Claims, bool
 // store records claims, which owner's verifier just returned for raw. It
 // is safe on a nil cache.
 func (c *TokenCache) store(owner *Authenticator, raw string, claims *jwt.Claims) {
-	if c == nil || claims == nil || jwt.CheckFormat(raw, jwt.DefaultMaxTokenBytes) != nil {
+	if c == nil || claims == nil || !wellFormed(raw) {
 		return
 	}
 	now := c.now()
@@ -304,4 +305,11 @@ func (c *TokenCache) Purge() {
 		s.head, s.n, s.bytes = 0, 0, 0
 		s.mu.Unlock()
 	}
+}
+
+// wellFormed reports whether raw is in the strict compact form the
+// verifier demands, with the verifier's default length limit.
+func wellFormed(raw string) bool {
+	_, _, fault := compact.Split(raw, compact.DefaultMaxBytes)
+	return fault == ""
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/store"
 	"github.com/jwtkit/jwtkit/store/memstore"
@@ -82,7 +83,7 @@ func newCacheFixture(t testing.TB, cfg TokenCacheConfig) *cacheFixture {
 
 func (f *cacheFixture) token(t testing.TB, sub string) *jwt.Token {
 	t.Helper()
-	tok, err := f.issuer.IssueAccess(jwt.Grant{Subject: sub, Scopes: []string{"read"}, FamilyID: jwt.NewID()})
+	tok, err := f.issuer.IssueAccess(jwt.Grant{Subject: sub, Scopes: []string{"read"}, FamilyID: tokenid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

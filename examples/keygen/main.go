@@ -5,9 +5,12 @@
 //	go run ./examples/keygen -alg ES256 -out es256.pem > jwks.json
 //	go run ./examples/keygen -alg RS256 -bits 3072 -kid 2026-01 -out rs256.pem
 //
-// The key ID defaults to the key's RFC 7638 thumbprint. Load the key with
-// jwt.LoadKeyFile(kid, alg, path); publish its public half with
-// authserver.NewJWKSHandler, or serve the printed set as is.
+// -out is required, so keygen never writes into the working directory
+// unasked; keep keys outside any source checkout. The key ID defaults to
+// the key's RFC 7638 thumbprint, the kid jwt.ParseKeyPEM("", alg, pem)
+// gives the key, so examples/server publishes the kid printed here. Load
+// the key with os.ReadFile and jwt.ParseKeyPEM; publish its public half
+// with authserver.NewJWKSHandler, or serve the printed set as is.
 //
 // keygen never overwrites a file: remove an old key deliberately, after
 // every token it signed has expired.
@@ -16,9 +19,6 @@ package main
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -65,12 +65,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *kid == "" {
-		if *kid, err = thumbprint(key); err != nil {
-			return err
-		}
-	}
-	// The same key under its ID, for the printed set.
+	// The same key under its ID, for the printed set: an empty -kid
+	// gives the default, the thumbprint.
 	if key, err = jwt.ParseKeyPEM(*kid, alg, pemBytes); err != nil {
 		return err
 	}
@@ -85,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := writeNew(*out, pemBytes); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "wrote %s private key %q to %s\n", alg, *kid, *out)
+	fmt.Fprintf(stderr, "wrote %s private key %q to %s\n", alg, key.ID(), *out)
 	_, err = fmt.Fprintf(stdout, "%s\n", jwks)
 	return err
 }
@@ -94,13 +90,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 // jwt.GenerateKey: a modulus size other than the minimum.
 func generate(alg jwt.Algorithm, bits int) (*jwt.Key, error) {
 	switch {
-	case !alg.Valid():
-		return nil, fmt.Errorf("unsupported algorithm %q", alg)
 	case strings.HasPrefix(string(alg), "HS"):
 		return nil, fmt.Errorf("%s keys are shared secrets: generate one with openssl rand -base64 %d", alg, map[jwt.Algorithm]int{jwt.HS256: 32, jwt.HS384: 48, jwt.HS512: 64}[alg])
 	case strings.HasPrefix(string(alg), "RS"), strings.HasPrefix(string(alg), "PS"):
-		if bits < jwt.MinRSABits {
-			return nil, fmt.Errorf("-bits %d: at least %d required", bits, jwt.MinRSABits)
+		if bits < 2048 {
+			return nil, fmt.Errorf("-bits %d: at least 2048 required", bits)
 		}
 		priv, err := rsa.GenerateKey(rand.Reader, bits)
 		if err != nil {
@@ -109,46 +103,6 @@ func generate(alg jwt.Algorithm, bits int) (*jwt.Key, error) {
 		return jwt.NewSigningKey("", alg, priv)
 	}
 	return jwt.GenerateKey("", alg)
-}
-
-// thumbprint returns the RFC 7638 SHA-256 thumbprint of key's public half.
-func thumbprint(key *jwt.Key) (string, error) {
-	set, err := jwt.NewKeySet(key)
-	if err != nil {
-		return "", err
-	}
-	doc, err := set.PublicJWKS()
-	if err != nil {
-		return "", err
-	}
-	var parsed struct {
-		Keys []map[string]string `json:"keys"`
-	}
-	if err := json.Unmarshal(doc, &parsed); err != nil || len(parsed.Keys) != 1 {
-		return "", fmt.Errorf("reading the public key: %v", err)
-	}
-	m := parsed.Keys[0]
-	// The required members in lexicographic order, no whitespace.
-	var required []string
-	switch m["kty"] {
-	case "RSA":
-		required = []string{"e", "kty", "n"}
-	case "EC":
-		required = []string{"crv", "kty", "x", "y"}
-	default:
-		required = []string{"crv", "kty", "x"}
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, name := range required {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%q:%q", name, m[name])
-	}
-	b.WriteByte('}')
-	sum := sha256.Sum256([]byte(b.String()))
-	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }
 
 // writeNew creates path with mode 0600 and refuses to replace a file.

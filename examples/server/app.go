@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/authserver/redisthrottle"
 	"github.com/jwtkit/jwtkit/authserver/throttle"
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 	"github.com/jwtkit/jwtkit/password"
@@ -242,25 +241,16 @@ func loadKeys(cfg config, logger *slog.Logger) (*jwt.KeySet, error) {
 			logger.Info("generated a signing key", "alg", alg, "file", cfg.keyFile)
 		}
 	default:
-		key, err = jwt.LoadKeyFile("", alg, cfg.keyFile)
+		// The kid is the key's RFC 7638 thumbprint, so every instance
+		// using the same file publishes the same kid, the one keygen
+		// printed.
+		var pemBytes []byte
+		if pemBytes, err = os.ReadFile(cfg.keyFile); err == nil {
+			key, err = jwt.ParseKeyPEM("", alg, pemBytes)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	// Name the key after its public half, so every instance using the
-	// same file publishes the same kid.
-	pub, err := key.PublicPEM()
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(pub)
-	priv, err := key.MarshalPEM()
-	if err != nil {
-		return nil, err
-	}
-	key, err = jwt.ParseKeyPEM(string(alg)+"-"+hex.EncodeToString(sum[:6]), alg, priv)
-	if err != nil {
-		return nil, err
 	}
 	return jwt.NewKeySet(key)
 }
@@ -287,15 +277,15 @@ func writeKeyFile(path string, key *jwt.Key) error {
 }
 
 func hmacKeys(cfg config, logger *slog.Logger) (*jwt.KeySet, error) {
-	secret := []byte(cfg.secret)
-	if cfg.secret == "" {
-		secret = make([]byte, 32)
-		_, _ = rand.Read(secret)
+	secret := cfg.secret
+	if secret == "" {
+		secret = rand.Text() + rand.Text()
 		logger.Warn("JWT_SECRET is not set; using a random secret: tokens will not survive a restart")
-	} else if publishedSecrets[cfg.secret] {
+	} else if publishedSecrets[secret] {
 		return nil, errors.New("JWT_SECRET is a published example secret; generate your own (e.g. openssl rand -hex 32)")
 	}
-	key, err := jwt.NewHMACKey("hs1", jwt.HS256, secret)
+	// The same reading as python-jose's: the value's bytes as they are.
+	key, err := jwt.KeyFromString("", jwt.HS256, secret)
 	if err != nil {
 		return nil, fmt.Errorf("JWT_SECRET: %w", err)
 	}
@@ -338,7 +328,7 @@ func seedUsers(ctx context.Context, db users, hasher *password.Hasher) error {
 			}
 			u.PasswordHash = hash
 		}
-		u.ID = jwt.NewID()
+		u.ID = tokenid.New()
 		// Another instance may have created the user meanwhile.
 		if err := db.CreateUser(ctx, u); err != nil && !errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("creating the demo user %s: %w", u.Username, err)

@@ -244,7 +244,7 @@ func TestServer_EndToEnd(t *testing.T) {
 	})
 
 	t.Run("refused requests", func(t *testing.T) {
-		key, err := jwt.NewHMACKey("hs1", jwt.HS256, []byte(e2eKey))
+		key, err := jwt.KeyFromString("", jwt.HS256, e2eKey)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,6 +351,8 @@ func TestServer_RefusesWeakOrPublishedSecrets(t *testing.T) {
 		{name: "FastAPI recipe key", secret: "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7", wantText: "published"},
 		{name: "31 bytes", secret: strings.Repeat("k", 31), wantErr: jwt.ErrWeakKey},
 		{name: "short", secret: "hunter2", wantErr: jwt.ErrWeakKey},
+		{name: "trailing newline", secret: strings.Repeat("k", 40) + "\n", wantErr: jwt.ErrConfig, wantText: "white space"},
+		{name: "leading space", secret: " " + strings.Repeat("k", 40), wantErr: jwt.ErrConfig, wantText: "white space"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs lockedBuffer

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 	"github.com/jwtkit/jwtkit/store"
@@ -110,7 +111,7 @@ func BenchmarkSign(b *testing.B) {
 			})
 		}
 		run("jwtkit", func() error {
-			_, err := f.Issuer.IssueAccess(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: jwt.NewID()})
+			_, err := f.Issuer.IssueAccess(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: tokenid.New()})
 			return err
 		})
 		run("std", func() error { _, err := s.IssueAccess(Subject, Scopes, NewStdID()); return err })
@@ -126,7 +127,7 @@ func BenchmarkIssuePair(b *testing.B) {
 	b.Run("HS256/jwtkit", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			sid := jwt.NewID()
+			sid := tokenid.New()
 			if _, err := f.Issuer.IssueRefresh(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: sid}); err != nil {
 				b.Fatal(err)
 			}

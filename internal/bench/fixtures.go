@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 )
 
@@ -25,7 +26,7 @@ const (
 	Subject  = "user-1234"
 	Leeway   = 30 * time.Second
 	// MaxTTL is jwtkit's default ceiling on exp-iat for access tokens.
-	MaxTTL = jwt.DefaultMaxAccessTTL
+	MaxTTL = 24 * time.Hour
 )
 
 // Scopes are the scopes written into the benchmark tokens.
@@ -134,7 +135,7 @@ func NewFixture(alg jwt.Algorithm) (*Fixture, error) {
 	if f.Verifier, err = jwt.NewVerifier(jwt.VerifierConfig{Keys: f.Keys, Issuer: Issuer, Audience: Audience, Leeway: Leeway}); err != nil {
 		return nil, err
 	}
-	tok, err := f.Issuer.IssueAccess(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: jwt.NewID()})
+	tok, err := f.Issuer.IssueAccess(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: tokenid.New()})
 	if err != nil {
 		return nil, err
 	}

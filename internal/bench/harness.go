@@ -7,11 +7,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/jwtkit/jwtkit/internal/tokenid"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
 )
@@ -170,7 +173,7 @@ func Cases(f *Fixture) ([]Case, error) {
 	add("alg-none-sig-kept", false, false, none+"."+strings.Split(f.Token, ".")[2], nil)
 	tok, err = s.SignRaw(hdr(string(f.Alg), KID, "refresh+jwt"), Claims(now))
 	add("typ-refresh", false, false, tok, err)
-	rt, err := f.Issuer.IssueRefresh(jwt.Grant{Subject: Subject, FamilyID: jwt.NewID()})
+	rt, err := f.Issuer.IssueRefresh(jwt.Grant{Subject: Subject, FamilyID: tokenid.New()})
 	if err == nil {
 		tok = rt.Raw
 	}
@@ -246,11 +249,11 @@ func otherKey(alg jwt.Algorithm) (*Fixture, error) {
 // publicBytes returns the public key as PEM, the classic HS256 confusion
 // secret.
 func publicBytes(f *Fixture) ([]byte, error) {
-	k, err := f.Keys.Active().PublicPEM()
+	der, err := x509.MarshalPKIXPublicKey(f.Pub)
 	if err != nil {
 		return nil, err
 	}
-	return k, nil
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
 // ResponseWriter is a reusable http.ResponseWriter that discards the body.

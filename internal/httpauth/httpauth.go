@@ -8,6 +8,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/jwtkit/jwtkit/internal/compact"
 )
 
 // Errors returned by [BearerToken].
@@ -131,19 +133,7 @@ func trimSPHT(s string) string {
 // IsB64Token reports whether s matches RFC 6750's
 // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 func IsB64Token(s string) bool {
-	t := &b64TokenChar
-	i := 0
-	// Eight bytes per step with one branch; the byte loop below finds
-	// where the token characters end.
-	for ; i+8 <= len(s); i += 8 {
-		b := s[i : i+8]
-		if t[b[0]]&t[b[1]]&t[b[2]]&t[b[3]]&t[b[4]]&t[b[5]]&t[b[6]]&t[b[7]] == 0 {
-			break
-		}
-	}
-	for i < len(s) && t[s[i]] != 0 {
-		i++
-	}
+	i := b64TokenChars.Span(s)
 	if i == 0 {
 		return false
 	}
@@ -155,14 +145,8 @@ func IsB64Token(s string) bool {
 	return true
 }
 
-// b64TokenChar is 1 for the characters of b64token before its padding.
-// Every request's token passes through this table.
-var b64TokenChar = func() (t [256]uint8) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/" {
-		t[c] = 1
-	}
-	return t
-}()
+// b64TokenChars are the characters of b64token before its padding.
+var b64TokenChars = compact.NewByteSet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
 
 // EqualFoldASCII reports whether a and b are equal under ASCII case
 // folding. Unlike strings.EqualFold it never matches a non-ASCII letter
