@@ -95,7 +95,10 @@ func TestCatalogue_R10_MalleatedCopiesOfRevokedToken(t *testing.T) {
 		"payload padded":                seg[0] + "." + base64.URLEncoding.EncodeToString(payload) + "." + seg[2],
 	}
 
-	cache := middleware.NewTokenCache(middleware.TokenCacheConfig{})
+	cache, err := middleware.NewTokenCache(middleware.TokenCacheConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	auths := map[string]*middleware.Authenticator{
 		"no cache": middleware.NewAuthenticator(ver, middleware.WithRevocations(f.store)),
 		"cache":    middleware.NewAuthenticator(ver, middleware.WithRevocations(f.store), middleware.WithTokenCache(cache)),

@@ -387,6 +387,9 @@ type KeySource interface {
 	// verificationKey returns the key for kid (hasKID false: the token
 	// has no kid). Errors wrap ErrUnknownKey or ErrNoKeys.
 	verificationKey(ctx context.Context, kid string, hasKID bool) (*Key, error)
+	// holds reports whether the source holds a key with this kid now,
+	// without fetching.
+	holds(kid string) bool
 	keyFamily() keyFamily
 	// built reports an error wrapping ErrConfig unless the source was
 	// made by its constructor (a nil pointer or a zero value holds no
@@ -406,6 +409,8 @@ func (s *KeySet) built() error {
 }
 
 func (s *KeySet) keyFamily() keyFamily { return s.snap.Load().family }
+
+func (s *KeySet) holds(kid string) bool { return s.snap.Load().byID[kid] != nil }
 
 func (s *KeySet) verificationKey(_ context.Context, kid string, hasKID bool) (*Key, error) {
 	snap := s.snap.Load()

@@ -68,6 +68,16 @@ func (m *MultiVerifier) VerifyAccess(ctx context.Context, raw string) (*Claims, 
 	return v.VerifyAccess(ctx, raw)
 }
 
+// Trusts reports whether the verifier for c's issuer still holds the key
+// that verified c; see [Verifier.Trusts].
+func (m *MultiVerifier) Trusts(c *Claims) bool {
+	if c == nil {
+		return false
+	}
+	v, ok := m.byIssuer[c.Issuer]
+	return ok && v.Trusts(c)
+}
+
 // route reads the unverified iss claim.
 func (m *MultiVerifier) route(raw string) (string, error) {
 	d1, d2, err := splitCompact(raw, m.maxBytes)

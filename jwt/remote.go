@@ -345,6 +345,11 @@ func (r *RemoteKeySet) keyFamily() keyFamily {
 	return r.family
 }
 
+func (r *RemoteKeySet) holds(kid string) bool {
+	snap := r.snap.Load()
+	return snap != nil && snap.byID[kid] != nil
+}
+
 func (r *RemoteKeySet) verificationKey(ctx context.Context, kid string, hasKID bool) (*Key, error) {
 	if r == nil {
 		return nil, fail(ErrNoKeys, "nil remote key set")

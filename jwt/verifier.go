@@ -131,6 +131,14 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	return v, nil
 }
 
+// Trusts reports whether the key that verified c is still in the
+// verifier's key set. A cache of verified claims (middleware.TokenCache)
+// asks it on every hit, so that a key removed from the set stops its
+// tokens at once. It never fetches keys.
+func (v *Verifier) Trusts(c *Claims) bool {
+	return c != nil && v.keys.holds(c.KeyID)
+}
+
 // VerifyAccess verifies raw as an access token and returns its claims.
 // Errors wrap one of the package's verification sentinels. ctx is reserved
 // for key sources that may block; a local [KeySet] never does.

@@ -24,7 +24,7 @@ type AccessVerifier interface {
 type Option func(*options)
 
 type options struct {
-	users        store.Users
+	users        UserSource
 	revocations  store.Revocations
 	failOpen     bool
 	onError      ErrorHandler
@@ -41,7 +41,14 @@ type options struct {
 // The lookup is by sub alone: with a jwt.MultiVerifier, give it only if
 // every trusted issuer names users from the same store.
 // Default: no lookup.
-func WithUsers(u store.Users) Option { return func(o *options) { o.users = u } }
+func WithUsers(u UserSource) Option { return func(o *options) { o.users = u } }
+
+// UserSource is what [WithUsers] needs of a user store: the user by its
+// ID, an error wrapping store.ErrNotFound when there is none. Every store
+// in jwtkit has it; wrap your own users table in one method.
+type UserSource interface {
+	UserByID(ctx context.Context, id string) (store.User, error)
+}
 
 // WithRevocations consults r on every request: a revoked token (by jti,
 // family or subject cut-off) gets 401, and so does a token without jti,
@@ -139,8 +146,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*jwt.Claims, *store.User,
 	if a.opts.users == nil {
 		return claims, nil, nil
 	}
-	lctx := newStoreCtx(ctx, a.opts.storeTimeout)
-	defer lctx.release()
+	lctx, cancel := context.WithTimeout(ctx, a.opts.storeTimeout)
+	defer cancel()
 	u, err := a.opts.users.UserByID(lctx, claims.Subject)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -158,8 +165,8 @@ func (a *Authenticator) checkRevoked(ctx context.Context, c *jwt.Claims) error {
 	if c.ID == "" {
 		return fmt.Errorf("%w: token has no jti and cannot be checked for revocation", ErrInvalidToken)
 	}
-	rctx := newStoreCtx(ctx, a.opts.storeTimeout)
-	defer rctx.release()
+	rctx, cancel := context.WithTimeout(ctx, a.opts.storeTimeout)
+	defer cancel()
 	revoked, err := a.opts.revocations.IsRevoked(rctx, tokenRef(c))
 	if err != nil {
 		if a.opts.failOpen {

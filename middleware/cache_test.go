@@ -46,6 +46,20 @@ func (c *countingVerifier) VerifyAccess(ctx context.Context, raw string) (*jwt.C
 	return c.v.VerifyAccess(ctx, raw)
 }
 
+// Trusts passes the key check of a cache hit on to the real verifier.
+func (c *countingVerifier) Trusts(claims *jwt.Claims) bool {
+	return c.v.(keyTruster).Trusts(claims)
+}
+
+func mustCache(t testing.TB, cfg TokenCacheConfig) *TokenCache {
+	t.Helper()
+	c, err := NewTokenCache(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 type cacheFixture struct {
 	clock    *cacheClock
 	keys     *jwt.KeySet
@@ -78,7 +92,7 @@ func newCacheFixture(t testing.TB, cfg TokenCacheConfig) *cacheFixture {
 	if cfg.Now == nil {
 		cfg.Now = clock.Now
 	}
-	return &cacheFixture{clock: clock, keys: keys, issuer: iss, verifier: &countingVerifier{v: v}, cache: NewTokenCache(cfg)}
+	return &cacheFixture{clock: clock, keys: keys, issuer: iss, verifier: &countingVerifier{v: v}, cache: mustCache(t, cfg)}
 }
 
 func (f *cacheFixture) token(t testing.TB, sub string) *jwt.Token {
@@ -120,8 +134,8 @@ func TestTokenCacheHitAndMiss(t *testing.T) {
 	if n := f.verifier.calls.Load(); n != 1 {
 		t.Fatalf("repeated use: %d verifications, want 1", n)
 	}
-	if f.cache.Len() != 1 || f.cache.Bytes() <= int64(len(tok.Raw)) {
-		t.Fatalf("Len %d Bytes %d", f.cache.Len(), f.cache.Bytes())
+	if f.cache.Len() != 1 {
+		t.Fatalf("Len %d", f.cache.Len())
 	}
 
 	// Another token is a miss.
@@ -142,7 +156,7 @@ func TestTokenCacheHitAndMiss(t *testing.T) {
 	}
 
 	f.cache.Purge()
-	if f.cache.Len() != 0 || f.cache.Bytes() != 0 {
+	if f.cache.Len() != 0 {
 		t.Fatal("Purge left entries")
 	}
 	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
@@ -234,46 +248,42 @@ func TestTokenCacheEntryCap(t *testing.T) {
 	}
 }
 
-func TestTokenCacheByteCap(t *testing.T) {
+// TestTokenCacheDropsTokensOfRemovedKey: once the key that verified a
+// cached token leaves the key set, the token is verified again (and
+// refused) on its next use, without a Purge.
+func TestTokenCacheDropsTokensOfRemovedKey(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{})
-	tok := f.token(t, "sizer")
 	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
-	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+	tok := f.token(t, "alice")
+	for range 2 {
+		if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.verifier.calls.Load(); n != 1 {
+		t.Fatalf("%d verifications before the rotation, want 1", n)
+	}
+	next, err := jwt.GenerateKey("next", jwt.HS256)
+	if err != nil {
 		t.Fatal(err)
 	}
-	one := f.cache.Bytes()
-	if one < int64(2*len(tok.Raw)) {
-		t.Fatalf("an entry counts %d bytes for a %d-byte token", one, len(tok.Raw))
+	if err := f.keys.Rotate(next); err != nil {
+		t.Fatal(err)
 	}
+	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); !errors.Is(err, ErrInvalidToken) || !errors.Is(err, jwt.ErrUnknownKey) {
+		t.Fatalf("token of a removed key: %v, want ErrInvalidToken wrapping jwt.ErrUnknownKey", err)
+	}
+	if n := f.verifier.calls.Load(); n != 2 {
+		t.Fatalf("%d verifications, want the removed key's token verified again", n)
+	}
+	if f.cache.Len() != 0 {
+		t.Fatalf("Len %d after the key left the set", f.cache.Len())
+	}
+}
 
-	// Room for about 20 entries in all.
-	maxBytes := 20 * one
-	f2 := newCacheFixture(t, TokenCacheConfig{MaxBytes: maxBytes})
-	a2 := NewAuthenticator(f2.verifier, WithTokenCache(f2.cache))
-	for i := range 200 {
-		tok := f2.token(t, fmt.Sprintf("u%03d", i))
-		if _, _, err := a2.Authenticate(bearerRequest(tok.Raw)); err != nil {
-			t.Fatal(err)
-		}
-		if b := f2.cache.Bytes(); b > maxBytes {
-			t.Fatalf("Bytes %d > MaxBytes %d", b, maxBytes)
-		}
-	}
-	if n := f2.cache.Len(); n == 0 || n > 20 {
-		t.Fatalf("Len %d with room for 20", n)
-	}
-
-	// An entry larger than the cache is not stored at all.
-	f3 := newCacheFixture(t, TokenCacheConfig{MaxBytes: int64(len(tok.Raw))})
-	a3 := NewAuthenticator(f3.verifier, WithTokenCache(f3.cache))
-	big := f3.token(t, strings.Repeat("x", 200))
-	for range 2 {
-		if _, _, err := a3.Authenticate(bearerRequest(big.Raw)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if f3.cache.Len() != 0 || f3.verifier.calls.Load() != 2 {
-		t.Fatal("an oversized entry was cached")
+func TestNewTokenCacheRefusesNegativeSize(t *testing.T) {
+	if _, err := NewTokenCache(TokenCacheConfig{MaxEntries: -1}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("err = %v, want ErrConfig", err)
 	}
 }
 
@@ -340,7 +350,7 @@ func TestTokenCacheNeverCachesFailures(t *testing.T) {
 
 	// Tokens not in strict compact form are never stored, whatever the
 	// verifier says.
-	c2 := NewTokenCache(TokenCacheConfig{Now: f.clock.Now})
+	c2 := mustCache(t, TokenCacheConfig{Now: f.clock.Now})
 	loose := NewAuthenticator(acceptAll{exp: f.clock.Now().Add(time.Hour)}, WithTokenCache(c2))
 	for _, raw := range []string{"opaque-token", "a.b.c.d", "a..c"} {
 		if _, _, err := loose.Authenticate(bearerRequest(raw)); err != nil {
@@ -423,7 +433,7 @@ func TestTokenCacheNil(t *testing.T) {
 }
 
 func TestTokenCacheConcurrent(t *testing.T) {
-	f := newCacheFixture(t, TokenCacheConfig{MaxEntries: 32, MaxBytes: 64 << 10})
+	f := newCacheFixture(t, TokenCacheConfig{MaxEntries: 32})
 	mem := memstore.New()
 	a := NewAuthenticator(f.verifier, WithRevocations(mem), WithTokenCache(f.cache))
 	toks := make([]*jwt.Token, 100)
@@ -469,9 +479,6 @@ func TestTokenCacheConcurrent(t *testing.T) {
 	}
 	if n := f.cache.Len(); n > 32 {
 		t.Fatalf("Len %d > 32", n)
-	}
-	if b := f.cache.Bytes(); b > 64<<10 {
-		t.Fatalf("Bytes %d", b)
 	}
 }
 

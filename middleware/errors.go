@@ -31,6 +31,8 @@ var (
 	// ErrUnavailable: a store needed for the decision could not answer
 	// (503 with Retry-After).
 	ErrUnavailable = errors.New("middleware: service unavailable")
+	// ErrConfig: a constructor was given an invalid value.
+	ErrConfig = errors.New("middleware: invalid configuration")
 )
 
 // ScopeError reports the scopes a route requires. It wraps

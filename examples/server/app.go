@@ -169,7 +169,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		middleware.WithLogger(logger),
 	}
 	if cfg.tokenCache {
-		authOpts = append(authOpts, middleware.WithTokenCache(middleware.NewTokenCache(middleware.TokenCacheConfig{})))
+		cache, err := middleware.NewTokenCache(middleware.TokenCacheConfig{})
+		if err != nil {
+			return nil, err
+		}
+		authOpts = append(authOpts, middleware.WithTokenCache(cache))
 	}
 	auth := middleware.RequireBearer(verifier, authOpts...)
 

@@ -165,9 +165,9 @@ func BenchmarkMiddleware(b *testing.B) {
 		f := fixture(b, alg)
 		mem := storesFor(b)
 		ms, err := Middlewares(f, MiddlewareOptions{Extra: map[string][]middleware.Option{
-			"jwtkit-cache":        {middleware.WithTokenCache(middleware.NewTokenCache(middleware.TokenCacheConfig{}))},
+			"jwtkit-cache":        {middleware.WithTokenCache(newCache(b))},
 			"jwtkit-stores":       {middleware.WithUsers(mem), middleware.WithRevocations(mem)},
-			"jwtkit-stores-cache": {middleware.WithUsers(mem), middleware.WithRevocations(mem), middleware.WithTokenCache(middleware.NewTokenCache(middleware.TokenCacheConfig{}))},
+			"jwtkit-stores-cache": {middleware.WithUsers(mem), middleware.WithRevocations(mem), middleware.WithTokenCache(newCache(b))},
 		}})
 		if err != nil {
 			b.Fatal(err)
@@ -200,7 +200,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		for _, name := range []string{"cold", "cached"} {
 			var opts []middleware.Option
 			if name == "cached" {
-				opts = append(opts, middleware.WithTokenCache(middleware.NewTokenCache(middleware.TokenCacheConfig{})))
+				opts = append(opts, middleware.WithTokenCache(newCache(b)))
 			}
 			a := middleware.NewAuthenticator(f.Verifier, opts...)
 			b.Run(string(alg)+"/"+name, func(b *testing.B) {
@@ -214,4 +214,13 @@ func BenchmarkAuthenticate(b *testing.B) {
 			})
 		}
 	}
+}
+
+func newCache(tb testing.TB) *middleware.TokenCache {
+	tb.Helper()
+	c, err := middleware.NewTokenCache(middleware.TokenCacheConfig{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }

@@ -37,7 +37,7 @@ func TestEquivalence(t *testing.T) {
 					}
 				}
 			}
-			cache := middleware.NewTokenCache(middleware.TokenCacheConfig{})
+			cache := newCache(t)
 			ms, err := Middlewares(f, MiddlewareOptions{Extra: map[string][]middleware.Option{
 				"jwtkit-cache":       {middleware.WithTokenCache(cache)},
 				"jwtkit-revocations": {middleware.WithRevocations(memstore.New()), middleware.WithTokenCache(cache)},
