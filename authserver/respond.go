@@ -39,20 +39,6 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// refusal is one fixed response, built once.
-type refusal struct {
-	status    int
-	challenge string // WWW-Authenticate, if any
-	body      []byte
-}
-
-func (f refusal) write(w http.ResponseWriter) {
-	if f.challenge != "" {
-		w.Header().Set("WWW-Authenticate", f.challenge)
-	}
-	writeBody(w, f.status, f.body)
-}
-
 // tokenRef names the access token c for the revocation store.
 func tokenRef(c *jwt.Claims) store.TokenRef {
 	return store.TokenRef{ID: c.ID, Subject: c.Subject, FamilyID: c.FamilyID, IssuedAt: c.IssuedAt}
