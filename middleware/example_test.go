@@ -11,7 +11,7 @@ import (
 )
 
 // exampleKeys returns an issuer and a verifier sharing one HS256 key.
-// Real services load the key from a secret store (see jwt.KeyFromEnv).
+// Real services load the key from a secret store (see jwt.KeyFromString).
 func exampleKeys() (*jwt.Issuer, *jwt.Verifier) {
 	key, err := jwt.NewHMACKey("k1", jwt.HS256, []byte("example-only-secret-32-bytes-lon"))
 	if err != nil {
@@ -113,4 +113,32 @@ func printResponse(rec *httptest.ResponseRecorder) {
 		fmt.Println(rec.Code)
 	}
 	fmt.Print(rec.Body.String())
+}
+
+// Optional authentication: the page greets a signed-in user and still
+// serves everyone else; a token that is present but invalid is refused,
+// not ignored.
+func ExampleOptionalBearer() {
+	issuer, verifier := exampleKeys()
+	home := middleware.OptionalBearer(verifier)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if claims, ok := middleware.ClaimsFromContext(r.Context()); ok {
+			fmt.Fprintf(w, "welcome back, %s\n", claims.Subject)
+			return
+		}
+		fmt.Fprintln(w, "welcome, guest")
+	}))
+	tok, _ := issuer.IssueAccess(jwt.Grant{Subject: "user-42"})
+	for _, authorization := range []string{"Bearer " + tok.Raw, "", "Bearer not-a-token"} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if authorization != "" {
+			r.Header.Set("Authorization", authorization)
+		}
+		rec := httptest.NewRecorder()
+		home.ServeHTTP(rec, r)
+		fmt.Print(rec.Code, " ", rec.Body.String())
+	}
+	// Output:
+	// 200 welcome back, user-42
+	// 200 welcome, guest
+	// 401 {"detail":"Could not validate credentials"}
 }
