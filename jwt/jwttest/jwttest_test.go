@@ -45,7 +45,9 @@ func TestRequestCarriesClaimsLikeRequireBearer(t *testing.T) {
 		if !ok {
 			t.Fatal("no claims")
 		}
-		var custom struct{ Tenant string `json:"tenant_id"` }
+		var custom struct {
+			Tenant string `json:"tenant_id"`
+		}
 		if err := c.Decode(&custom); err != nil {
 			t.Fatal(err)
 		}
