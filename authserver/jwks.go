@@ -14,24 +14,18 @@ import (
 	"github.com/jwtkit/jwtkit/jwt"
 )
 
-// DefaultJWKSMaxAge is how long clients and caches may keep the JWKS.
-const DefaultJWKSMaxAge = 5 * time.Minute
-
-// JWKSOption configures [NewJWKSHandler].
-type JWKSOption func(*jwksConfig)
-
-type jwksConfig struct {
-	maxAge time.Duration
-}
-
-// WithJWKSMaxAge sets the Cache-Control max-age of the published set, at
-// least one second. Verifiers may keep using the document they fetched
-// for that long, so publish a new key (as a verify-only key of the set) at
-// least max-age before it becomes the active signing key, and keep a
-// retired key published until the tokens it signed have expired.
-// Default: 5 minutes.
-func WithJWKSMaxAge(d time.Duration) JWKSOption {
-	return func(c *jwksConfig) { c.maxAge = d }
+// JWKSConfig configures a [JWKSHandler].
+type JWKSConfig struct {
+	// Keys is the published set. Required; an HMAC key set has nothing
+	// to publish and is refused.
+	Keys *jwt.KeySet
+	// MaxAge is the Cache-Control max-age of the document, at least one
+	// second. Verifiers may keep using the document they fetched for that
+	// long, so publish a new key (as a verify-only key of the set) at
+	// least MaxAge before it becomes the active signing key, and keep a
+	// retired key published until the tokens it signed have expired.
+	// Default: 5 minutes.
+	MaxAge time.Duration
 }
 
 // JWKSHandler serves the public keys of a [jwt.KeySet] as a JSON Web Key
@@ -61,30 +55,31 @@ type jwksDoc struct {
 	etag string
 }
 
-// NewJWKSHandler returns a handler publishing the public keys of keys.
-// A nil set, an HMAC key set (which has nothing to publish) and a max-age
-// under one second fail with an error wrapping [jwt.ErrConfig].
-func NewJWKSHandler(keys *jwt.KeySet, opts ...JWKSOption) (*JWKSHandler, error) {
-	cfg := jwksConfig{maxAge: DefaultJWKSMaxAge}
-	for _, o := range opts {
-		o(&cfg)
+// NewJWKSHandler returns a handler publishing the public keys of
+// cfg.Keys. A missing or zero set, an HMAC key set (which has nothing to
+// publish) and a MaxAge under one second fail with an error wrapping
+// [ErrConfig].
+func NewJWKSHandler(cfg JWKSConfig) (*JWKSHandler, error) {
+	keys := cfg.Keys
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 5 * time.Minute
 	}
 	if keys == nil {
-		return nil, fmt.Errorf("%w: NewJWKSHandler needs a key set", jwt.ErrConfig)
+		return nil, fmt.Errorf("%w: NewJWKSHandler needs a key set", ErrConfig)
 	}
-	if cfg.maxAge < time.Second {
-		return nil, fmt.Errorf("%w: JWKS max-age must be at least one second", jwt.ErrConfig)
+	if cfg.MaxAge < time.Second {
+		return nil, fmt.Errorf("%w: JWKS max-age must be at least one second", ErrConfig)
 	}
 	ks := keys.Keys()
 	if len(ks) > 0 && ks[0].IsSymmetric() {
-		return nil, fmt.Errorf("%w: an HMAC key set has no public keys to publish", jwt.ErrConfig)
+		return nil, fmt.Errorf("%w: an HMAC key set has no public keys to publish", ErrConfig)
 	}
 	h := &JWKSHandler{
 		keys:  keys,
-		cache: "public, max-age=" + strconv.FormatInt(int64(cfg.maxAge/time.Second), 10),
+		cache: "public, max-age=" + strconv.FormatInt(int64(cfg.MaxAge/time.Second), 10),
 	}
 	if _, err := h.document(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return h, nil
 }

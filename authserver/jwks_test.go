@@ -57,7 +57,7 @@ func jwksServe(h http.Handler, method string, hdr ...string) *httptest.ResponseR
 func TestJWKSHandler_ServesPublicSet(t *testing.T) {
 	k1 := jwksTestKey(t, "k1")
 	keys := jwksTestSet(t, k1)
-	h, err := NewJWKSHandler(keys)
+	h, err := NewJWKSHandler(JWKSConfig{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestJWKSHandler_ServesPublicSet(t *testing.T) {
 func TestJWKSHandler_K17_FollowsRotation(t *testing.T) {
 	k1, k2 := jwksTestKey(t, "k1"), jwksTestKey(t, "k2")
 	keys := jwksTestSet(t, k1)
-	h, err := NewJWKSHandler(keys, WithJWKSMaxAge(time.Hour))
+	h, err := NewJWKSHandler(JWKSConfig{Keys: keys, MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,16 +156,13 @@ func TestJWKSHandler_K16_Refused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, tc := range map[string]struct {
-		keys *jwt.KeySet
-		opts []JWKSOption
-	}{
-		"nil set":      {nil, nil},
-		"HMAC set":     {jwksTestSet(t, hk), nil},
-		"max-age 0":    {jwksTestSet(t, jwksTestKey(t, "k")), []JWKSOption{WithJWKSMaxAge(0)}},
-		"max-age 10ms": {jwksTestSet(t, jwksTestKey(t, "k")), []JWKSOption{WithJWKSMaxAge(10 * time.Millisecond)}},
+	for name, cfg := range map[string]JWKSConfig{
+		"nil set":      {},
+		"HMAC set":     {Keys: jwksTestSet(t, hk)},
+		"max-age -1s":  {Keys: jwksTestSet(t, jwksTestKey(t, "k")), MaxAge: -time.Second},
+		"max-age 10ms": {Keys: jwksTestSet(t, jwksTestKey(t, "k")), MaxAge: 10 * time.Millisecond},
 	} {
-		if _, err := NewJWKSHandler(tc.keys, tc.opts...); !errors.Is(err, jwt.ErrConfig) {
+		if _, err := NewJWKSHandler(cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -178,7 +175,7 @@ func TestJWKSHandler_RemoteKeySetEndToEnd(t *testing.T) {
 	const issuer = "https://issuer.e2e.test"
 	k1, k2 := jwksTestKey(t, "k1"), jwksTestKey(t, "k2")
 	keys := jwksTestSet(t, k1)
-	h, err := NewJWKSHandler(keys)
+	h, err := NewJWKSHandler(JWKSConfig{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +252,7 @@ func TestJWKSHandler_RemoteKeySetEndToEnd(t *testing.T) {
 func TestNewJWKSHandler_ZeroKeySet(t *testing.T) {
 	t.Parallel()
 	var keys jwt.KeySet
-	if _, err := NewJWKSHandler(&keys); !errors.Is(err, jwt.ErrConfig) {
+	if _, err := NewJWKSHandler(JWKSConfig{Keys: &keys}); !errors.Is(err, jwt.ErrConfig) {
 		t.Fatalf("NewJWKSHandler(zero KeySet) = %v, want ErrConfig", err)
 	}
 }

@@ -101,7 +101,8 @@ type TokenHandlerConfig struct {
 	// Logger logs audit events (with the default Audit) and store
 	// failures. Default: slog.Default().
 	Logger *slog.Logger
-	// StoreTimeout bounds each store call. Default: 5 s.
+	// StoreTimeout bounds each store call: a store that stalls costs a
+	// client this long, then a 503. Default: 2 s, as in RequireBearer.
 	StoreTimeout time.Duration
 	// Claims, when set, returns custom claims for the access token of user
 	// u, granted scopes. It runs at login and again at every refresh with
@@ -186,7 +187,7 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 		cfg.ErrorWriter = DefaultErrorWriter
 	}
 	if cfg.StoreTimeout == 0 {
-		cfg.StoreTimeout = 5 * time.Second
+		cfg.StoreTimeout = 2 * time.Second
 	}
 	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx}, nil
 }

@@ -77,7 +77,7 @@ func TestResourceServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwks, err := authserver.NewJWKSHandler(keys)
+	jwks, err := authserver.NewJWKSHandler(authserver.JWKSConfig{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,7 +187,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	mux.Handle("GET /users/me/", me)
 	if !keys.Active().IsSymmetric() {
 		// Resource servers verify with the public keys alone.
-		jwks, err := authserver.NewJWKSHandler(keys)
+		jwks, err := authserver.NewJWKSHandler(authserver.JWKSConfig{Keys: keys})
 		if err != nil {
 			return nil, err
 		}
