@@ -156,7 +156,7 @@ func TestCatalogue_R10_MalleatedCopiesOfRevokedToken(t *testing.T) {
 // L-03. Failed and disabled logins never rewrite a hash.
 func TestCatalogue_P08_L03_LegacyCostUpgradedAtLogin(t *testing.T) {
 	f := newFixture(t)
-	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.UserWriter = f.store })
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Rehash = f.store })
 	hashOf := func(name string) string {
 		t.Helper()
 		u, err := f.store.UserByUsername(t.Context(), name)

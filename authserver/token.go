@@ -42,12 +42,12 @@ const (
 type TokenHandlerConfig struct {
 	// Users finds accounts by username (login) and ID (refresh). Required.
 	Users store.Users
-	// Passwords checks and, with UserWriter, upgrades password hashes.
+	// Passwords checks and, with Rehash, upgrades password hashes.
 	// Default: &password.Hasher{} (bcrypt, cost 12).
 	Passwords *password.Hasher
-	// UserWriter, when set, receives upgraded hashes after a successful
-	// login whose stored hash is outdated (password.Hasher.NeedsRehash).
-	UserWriter store.UserWriter
+	// Rehash, when set, receives upgraded hashes after a successful login
+	// whose stored hash is outdated (password.Hasher.NeedsRehash).
+	Rehash HashWriter
 	// Issuer mints the tokens. Required.
 	Issuer *jwt.Issuer
 	// Verifier verifies refresh tokens (refresh grant, revoke) and access
@@ -118,6 +118,12 @@ type TokenHandlerConfig struct {
 	// ErrorWriter writes error answers of every endpoint of the handler.
 	// Default: DefaultErrorWriter.
 	ErrorWriter ErrorWriter
+}
+
+// HashWriter stores a user's new password hash: the one write the token
+// endpoint makes to a users table. Every store in jwtkit has it.
+type HashWriter interface {
+	SetPasswordHash(ctx context.Context, userID, hash string) error
 }
 
 // TokenHandler is the OAuth 2.0 token endpoint (RFC 6749) for the
@@ -497,7 +503,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		scopes = requested
 	}
 
-	if h.cfg.UserWriter != nil && h.cfg.Passwords.NeedsRehash(user.PasswordHash) {
+	if h.cfg.Rehash != nil && h.cfg.Passwords.NeedsRehash(user.PasswordHash) {
 		h.rehash(r, user, pw)
 	}
 
@@ -575,7 +581,7 @@ func (h *TokenHandler) rehash(r *http.Request, user store.User, pw string) {
 	}
 	sctx, cancel := h.storeCtx(r)
 	defer cancel()
-	if err := h.cfg.UserWriter.SetPasswordHash(sctx, user.ID, hash); err != nil {
+	if err := h.cfg.Rehash.SetPasswordHash(sctx, user.ID, hash); err != nil {
 		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "jwtkit: password hash upgrade failed", slog.String("user_id", user.ID), slog.String("error", err.Error()))
 	}
 }

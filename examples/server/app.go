@@ -150,7 +150,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	}
 	tokens, err := authserver.NewTokenHandler(authserver.TokenHandlerConfig{
 		Users:       db,
-		UserWriter:  db,
+		Rehash:      db,
 		Passwords:   hasher,
 		Issuer:      issuer,
 		Verifier:    verifier,
