@@ -49,7 +49,7 @@ func TestCatalogue_C10_RecreatedUsernameGetsNoOldTokens(t *testing.T) {
 	checkResponse(t, get(mw, "/", "Bearer "+old.AccessToken), 401, challengeInvalid, bodyInvalidToken)
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("Authorization", "Bearer "+old.AccessToken)
-	if _, _, err := middleware.NewAuthenticator(f.verifier, middleware.WithUsers(recreated)).Authenticate(r); !errors.Is(err, middleware.ErrUnknownUser) || !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := mustAuthenticator(t, f.verifier, middleware.WithUsers(recreated)).Authenticate(r); !errors.Is(err, middleware.ErrUnknownUser) || !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Authenticate error = %v, want ErrUnknownUser wrapping store.ErrNotFound", err)
 	}
 
@@ -100,8 +100,8 @@ func TestCatalogue_R10_MalleatedCopiesOfRevokedToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	auths := map[string]*middleware.Authenticator{
-		"no cache": middleware.NewAuthenticator(ver, middleware.WithRevocations(f.store)),
-		"cache":    middleware.NewAuthenticator(ver, middleware.WithRevocations(f.store), middleware.WithTokenCache(cache)),
+		"no cache": mustAuthenticator(t, ver, middleware.WithRevocations(f.store)),
+		"cache":    mustAuthenticator(t, ver, middleware.WithRevocations(f.store), middleware.WithTokenCache(cache)),
 	}
 	// Before the revocation the original passes (and is cached), and so
 	// does the high-S copy if the verifier accepts it at all: it then
@@ -375,4 +375,13 @@ type hangUpUsers struct {
 func (u hangUpUsers) UserByUsername(ctx context.Context, name string) (store.User, error) {
 	defer u.hangUp()
 	return u.Users.UserByUsername(ctx, name)
+}
+
+func mustAuthenticator(t testing.TB, v middleware.AccessVerifier, opts ...middleware.Option) *middleware.Authenticator {
+	t.Helper()
+	a, err := middleware.NewAuthenticator(v, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -76,31 +76,36 @@ func WithRealm(realm string) Option { return func(o *options) { o.realm = realm 
 // WithLogger sets the logger for store failures. Default: slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
-// WithStoreTimeout bounds each user or revocation lookup. Default: 2 s.
+// WithStoreTimeout bounds each user or revocation lookup. A negative d is
+// a configuration error. Default (or 0): 2 s.
 func WithStoreTimeout(d time.Duration) Option { return func(o *options) { o.storeTimeout = d } }
 
-// WithMaxHeaderBytes caps the Authorization header value.
-// Default: 8 KiB plus the scheme.
+// WithMaxHeaderBytes caps the Authorization header value. A negative n is
+// a configuration error. Default (or 0): 8 KiB plus the scheme.
 func WithMaxHeaderBytes(n int) Option { return func(o *options) { o.maxHeader = n } }
 
 // Authenticator makes the bearer-authentication decision for a request.
 // RequireBearer and OptionalBearer are built on it; use it directly where
-// a response must be written differently (websockets, gRPC gateways).
+// a response must be written differently (websockets, gRPC gateways), or
+// to have a configuration error returned at start-up.
 // It is safe for concurrent use.
 type Authenticator struct {
 	verifier AccessVerifier
 	opts     options
 }
 
-// NewAuthenticator returns an Authenticator. It panics if v is nil, which
-// is a programming error.
-func NewAuthenticator(v AccessVerifier, opts ...Option) *Authenticator {
+// NewAuthenticator returns an Authenticator for v configured by opts. A
+// nil v or a negative option value is an error wrapping [ErrConfig].
+func NewAuthenticator(v AccessVerifier, opts ...Option) (*Authenticator, error) {
 	if v == nil {
-		panic("middleware: nil AccessVerifier")
+		return nil, fmt.Errorf("%w: nil AccessVerifier", ErrConfig)
 	}
 	a := &Authenticator{verifier: v}
 	for _, o := range opts {
 		o(&a.opts)
+	}
+	if a.opts.storeTimeout < 0 || a.opts.maxHeader < 0 {
+		return nil, fmt.Errorf("%w: negative store timeout or header cap", ErrConfig)
 	}
 	if a.opts.onError == nil {
 		a.opts.onError = NewErrorHandler(a.opts.realm)
@@ -108,10 +113,10 @@ func NewAuthenticator(v AccessVerifier, opts ...Option) *Authenticator {
 	if a.opts.logger == nil {
 		a.opts.logger = slog.Default()
 	}
-	if a.opts.storeTimeout <= 0 {
+	if a.opts.storeTimeout == 0 {
 		a.opts.storeTimeout = 2 * time.Second
 	}
-	return a
+	return a, nil
 }
 
 // Authenticate returns the verified claims of r's bearer token, and the
@@ -195,17 +200,51 @@ func tokenRef(c *jwt.Claims) store.TokenRef {
 //
 // Only the Authorization header is read. Tokens in the query string are
 // never accepted.
+//
+// RequireBearer is [NewAuthenticator] followed by [Authenticator.Require].
+// It returns no error so that it fits wherever middleware is listed: if
+// NewAuthenticator refuses the configuration, the error is logged at once
+// (with the logger of [WithLogger]) and every request is refused with 503
+// (an error wrapping [ErrUnavailable] and [ErrConfig] for the error
+// handler). Call NewAuthenticator to stop at start-up instead.
 func RequireBearer(v AccessVerifier, opts ...Option) func(http.Handler) http.Handler {
-	a := NewAuthenticator(v, opts...)
+	a, err := NewAuthenticator(v, opts...)
+	if err != nil {
+		return refuseAll(err, opts)
+	}
 	return a.Require
 }
 
 // OptionalBearer is like RequireBearer, except that a request without any
 // bearer credentials is passed on without claims. A request that presents
-// credentials that fail is still refused.
+// credentials that fail is still refused. An invalid configuration is
+// handled as by RequireBearer.
 func OptionalBearer(v AccessVerifier, opts ...Option) func(http.Handler) http.Handler {
-	a := NewAuthenticator(v, opts...)
+	a, err := NewAuthenticator(v, opts...)
+	if err != nil {
+		return refuseAll(err, opts)
+	}
 	return a.Optional
+}
+
+// refuseAll is the middleware of an invalid configuration (err): it logs
+// err once and refuses every request, failing closed.
+func refuseAll(err error, opts []Option) func(http.Handler) http.Handler {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.Default()
+	}
+	if o.onError == nil {
+		o.onError = NewErrorHandler(o.realm)
+	}
+	o.logger.LogAttrs(context.Background(), slog.LevelError, "jwtkit: invalid middleware configuration; every request is refused", slog.String("error", err.Error()))
+	err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	return func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o.onError(w, r, err) })
+	}
 }
 
 // Require is the middleware form of [Authenticator.Authenticate] that

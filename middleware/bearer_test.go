@@ -238,7 +238,7 @@ func TestRequireBearer_T01_RefreshTokenAsAccessToken(t *testing.T) {
 	if next.calls() != 0 {
 		t.Fatal("refresh token opened the route")
 	}
-	a := middleware.NewAuthenticator(f.verifier)
+	a := mustAuthenticator(t, f.verifier)
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("Authorization", "Bearer "+pair.RefreshToken)
 	if _, _, err := a.Authenticate(r); !errors.Is(err, middleware.ErrInvalidToken) || !errors.Is(err, jwt.ErrTokenUse) {
@@ -410,7 +410,7 @@ func TestAuthenticate_Sentinels(t *testing.T) {
 	}
 	noJTI := forgeHS256(testSecret, accessHeader, validClaims(johnID, ""))
 
-	full := middleware.NewAuthenticator(f.verifier, middleware.WithUsers(f.store), middleware.WithRevocations(f.store))
+	full := mustAuthenticator(t, f.verifier, middleware.WithUsers(f.store), middleware.WithRevocations(f.store))
 	tests := []struct {
 		name    string
 		auth    *middleware.Authenticator
@@ -429,11 +429,11 @@ func TestAuthenticate_Sentinels(t *testing.T) {
 		{"revoked", full, []string{"Bearer " + revoked.Raw}, []error{middleware.ErrRevoked}},
 		{"H-16 unknown user", full, []string{"Bearer " + f.access(t, jwt.Grant{Subject: "uid-nobody"})}, []error{middleware.ErrUnknownUser, store.ErrNotFound}},
 		{"H-16 disabled user", full, []string{"Bearer " + f.access(t, jwt.Grant{Subject: aliceID})}, []error{middleware.ErrUnknownUser}},
-		{"L-05 users down", middleware.NewAuthenticator(f.verifier, middleware.WithUsers(failingUsers{}), middleware.WithLogger(discardLogger())),
+		{"L-05 users down", mustAuthenticator(t, f.verifier, middleware.WithUsers(failingUsers{}), middleware.WithLogger(discardLogger())),
 			[]string{"Bearer " + bt.valid}, []error{middleware.ErrUnavailable, store.ErrUnavailable}},
-		{"H-14 revocations down", middleware.NewAuthenticator(f.verifier, middleware.WithRevocations(&failingRevocations{}), middleware.WithLogger(discardLogger())),
+		{"H-14 revocations down", mustAuthenticator(t, f.verifier, middleware.WithRevocations(&failingRevocations{}), middleware.WithLogger(discardLogger())),
 			[]string{"Bearer " + bt.valid}, []error{middleware.ErrUnavailable, store.ErrUnavailable}},
-		{"keys unavailable", middleware.NewAuthenticator(keysDown{}), []string{"Bearer " + bt.valid}, []error{middleware.ErrUnavailable, jwt.ErrNoKeys}},
+		{"keys unavailable", mustAuthenticator(t, keysDown{}), []string{"Bearer " + bt.valid}, []error{middleware.ErrUnavailable, jwt.ErrNoKeys}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -471,13 +471,40 @@ func TestAuthenticate_Sentinels(t *testing.T) {
 	})
 }
 
-func TestNewAuthenticator_NilVerifierPanics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("NewAuthenticator(nil) did not panic")
+// TestNewAuthenticator_RefusesInvalidConfiguration: a nil verifier and
+// negative option values are errors, never a panic or a silent default;
+// RequireBearer built on such a configuration refuses every request.
+func TestNewAuthenticator_RefusesInvalidConfiguration(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for name, tc := range map[string]struct {
+		v    middleware.AccessVerifier
+		opts []middleware.Option
+	}{
+		"nil verifier":          {nil, nil},
+		"negative timeout":      {f.verifier, []middleware.Option{middleware.WithStoreTimeout(-time.Second)}},
+		"negative header limit": {f.verifier, []middleware.Option{middleware.WithMaxHeaderBytes(-1)}},
+	} {
+		if _, err := middleware.NewAuthenticator(tc.v, tc.opts...); !errors.Is(err, middleware.ErrConfig) {
+			t.Errorf("%s: NewAuthenticator = %v, want ErrConfig", name, err)
 		}
-	}()
-	middleware.NewAuthenticator(nil)
+		opts := append([]middleware.Option{middleware.WithLogger(discardLogger())}, tc.opts...)
+		next := &protectedHandler{}
+		rec := get(middleware.RequireBearer(tc.v, opts...)(next), "/", "Bearer "+f.access(t, jwt.Grant{Subject: johnID}))
+		checkResponse(t, rec, 503, "", bodyUnavailable)
+		if next.calls() != 0 {
+			t.Errorf("%s: the handler ran under an invalid configuration", name)
+		}
+	}
+}
+
+func mustAuthenticator(t testing.TB, v middleware.AccessVerifier, opts ...middleware.Option) *middleware.Authenticator {
+	t.Helper()
+	a, err := middleware.NewAuthenticator(v, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // TestWithErrorHandler_H13 replaces every refusal, including RequireScope's.

@@ -112,7 +112,7 @@ func bearerRequest(tok string) *http.Request {
 
 func TestTokenCacheHitAndMiss(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{})
-	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	a := mustAuthenticator(t, f.verifier, WithTokenCache(f.cache))
 	tok := f.token(t, "alice")
 
 	c1, _, err := a.Authenticate(bearerRequest(tok.Raw))
@@ -169,7 +169,7 @@ func TestTokenCacheHitAndMiss(t *testing.T) {
 
 func TestTokenCacheExpiry(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{})
-	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	a := mustAuthenticator(t, f.verifier, WithTokenCache(f.cache))
 	t0 := f.clock.Now()
 	tok := f.token(t, "alice")
 	exp := tok.Claims.ExpiresAt
@@ -231,7 +231,7 @@ func TestTokenCacheEntryCap(t *testing.T) {
 	for _, max := range []int{1, 3, 10, 17, 100} {
 		t.Run(fmt.Sprint(max), func(t *testing.T) {
 			f := newCacheFixture(t, TokenCacheConfig{MaxEntries: max})
-			a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+			a := mustAuthenticator(t, f.verifier, WithTokenCache(f.cache))
 			for i := range 3 * max {
 				tok := f.token(t, fmt.Sprintf("user-%d", i))
 				if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
@@ -253,7 +253,7 @@ func TestTokenCacheEntryCap(t *testing.T) {
 // refused) on its next use, without a Purge.
 func TestTokenCacheDropsTokensOfRemovedKey(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{})
-	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	a := mustAuthenticator(t, f.verifier, WithTokenCache(f.cache))
 	tok := f.token(t, "alice")
 	for range 2 {
 		if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
@@ -297,7 +297,7 @@ func (v acceptAll) VerifyAccess(context.Context, string) (*jwt.Claims, error) {
 
 func TestTokenCacheNeverCachesFailures(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{})
-	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	a := mustAuthenticator(t, f.verifier, WithTokenCache(f.cache))
 	tok := f.token(t, "alice")
 	parts := strings.Split(tok.Raw, ".")
 	other := f.token(t, "mallory")
@@ -351,7 +351,7 @@ func TestTokenCacheNeverCachesFailures(t *testing.T) {
 	// Tokens not in strict compact form are never stored, whatever the
 	// verifier says.
 	c2 := mustCache(t, TokenCacheConfig{Now: f.clock.Now})
-	loose := NewAuthenticator(acceptAll{exp: f.clock.Now().Add(time.Hour)}, WithTokenCache(c2))
+	loose := mustAuthenticator(t, acceptAll{exp: f.clock.Now().Add(time.Hour)}, WithTokenCache(c2))
 	for _, raw := range []string{"opaque-token", "a.b.c.d", "a..c"} {
 		if _, _, err := loose.Authenticate(bearerRequest(raw)); err != nil {
 			t.Fatal(err)
@@ -365,7 +365,7 @@ func TestTokenCacheNeverCachesFailures(t *testing.T) {
 func TestTokenCacheRevocationOnHit(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{})
 	mem := memstore.New()
-	a := NewAuthenticator(f.verifier, WithRevocations(mem), WithTokenCache(f.cache))
+	a := mustAuthenticator(t, f.verifier, WithRevocations(mem), WithTokenCache(f.cache))
 	tok := f.token(t, "alice")
 	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
 		t.Fatal(err)
@@ -405,8 +405,8 @@ func TestTokenCacheKeepsAuthenticatorsApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
-	b := NewAuthenticator(other, WithTokenCache(f.cache))
+	a := mustAuthenticator(t, f.verifier, WithTokenCache(f.cache))
+	b := mustAuthenticator(t, other, WithTokenCache(f.cache))
 	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ func TestTokenCacheKeepsAuthenticatorsApart(t *testing.T) {
 
 func TestTokenCacheNil(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{})
-	a := NewAuthenticator(f.verifier, WithTokenCache(nil))
+	a := mustAuthenticator(t, f.verifier, WithTokenCache(nil))
 	tok := f.token(t, "alice")
 	for range 2 {
 		if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
@@ -435,7 +435,7 @@ func TestTokenCacheNil(t *testing.T) {
 func TestTokenCacheConcurrent(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{MaxEntries: 32})
 	mem := memstore.New()
-	a := NewAuthenticator(f.verifier, WithRevocations(mem), WithTokenCache(f.cache))
+	a := mustAuthenticator(t, f.verifier, WithRevocations(mem), WithTokenCache(f.cache))
 	toks := make([]*jwt.Token, 100)
 	for i := range toks {
 		toks[i] = f.token(t, fmt.Sprintf("user-%d", i))
@@ -485,7 +485,7 @@ func TestTokenCacheConcurrent(t *testing.T) {
 func BenchmarkTokenCacheLookup(b *testing.B) {
 	f := newCacheFixture(b, TokenCacheConfig{Now: time.Now})
 	f.clock.Set(time.Now())
-	a := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	a := mustAuthenticator(b, f.verifier, WithTokenCache(f.cache))
 	tok := f.token(b, "alice")
 	if _, _, err := a.Authenticate(bearerRequest(tok.Raw)); err != nil {
 		b.Fatal(err)
@@ -503,8 +503,8 @@ func BenchmarkTokenCacheLookup(b *testing.B) {
 func TestTokenCacheSameDecisions(t *testing.T) {
 	f := newCacheFixture(t, TokenCacheConfig{})
 	tok := f.token(t, "alice").Raw
-	plain := NewAuthenticator(f.verifier)
-	cached := NewAuthenticator(f.verifier, WithTokenCache(f.cache))
+	plain := mustAuthenticator(t, f.verifier)
+	cached := mustAuthenticator(t, f.verifier, WithTokenCache(f.cache))
 	if _, _, err := cached.Authenticate(bearerRequest(tok)); err != nil {
 		t.Fatal(err)
 	}
@@ -526,4 +526,13 @@ func TestTokenCacheSameDecisions(t *testing.T) {
 			}
 		}
 	}
+}
+
+func mustAuthenticator(t testing.TB, v AccessVerifier, opts ...Option) *Authenticator {
+	t.Helper()
+	a, err := NewAuthenticator(v, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

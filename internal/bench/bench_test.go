@@ -202,7 +202,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 			if name == "cached" {
 				opts = append(opts, middleware.WithTokenCache(newCache(b)))
 			}
-			a := middleware.NewAuthenticator(f.Verifier, opts...)
+			a := mustAuthenticator(b, f.Verifier, opts...)
 			b.Run(string(alg)+"/"+name, func(b *testing.B) {
 				r := BearerRequest(f.Token)
 				b.ReportAllocs()
@@ -223,4 +223,13 @@ func newCache(tb testing.TB) *middleware.TokenCache {
 		tb.Fatal(err)
 	}
 	return c
+}
+
+func mustAuthenticator(t testing.TB, v middleware.AccessVerifier, opts ...middleware.Option) *middleware.Authenticator {
+	t.Helper()
+	a, err := middleware.NewAuthenticator(v, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
