@@ -14,12 +14,14 @@ import (
 // missing scope gets 403 insufficient_scope naming the required scopes.
 // It uses the error handler configured on RequireBearer.
 //
-// RequireScope panics at construction if a scope is not a valid RFC 6749
-// scope token, since that is a programming error.
+// A scope that is not a valid RFC 6749 scope token can never be granted:
+// RequireScope logs that at once (slog.Default) and the route refuses
+// every request with 503 (an error wrapping ErrUnavailable and ErrConfig),
+// failing closed.
 func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	for _, s := range scopes {
 		if !httpauth.ValidScopeToken(s) {
-			panic(fmt.Sprintf("middleware: RequireScope: %q is not a valid scope token", s))
+			return refuseAll(fmt.Errorf("%w: RequireScope: %q is not a valid scope token", ErrConfig, s), nil)
 		}
 	}
 	required := slices.Clone(scopes)
