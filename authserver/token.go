@@ -26,13 +26,13 @@ import (
 
 // Limits of the token endpoint.
 const (
-	// DefaultMaxBody caps request bodies of the token, refresh, revoke and
+	// defaultMaxBody caps request bodies of the token, refresh, revoke and
 	// logout endpoints.
-	DefaultMaxBody = 16 << 10
-	// MaxUsernameBytes caps the username parameter.
-	MaxUsernameBytes = 256
-	// DefaultFamilyTTL is the absolute lifetime of a login session.
-	DefaultFamilyTTL = 7 * 24 * time.Hour
+	defaultMaxBody = 16 << 10
+	// maxUsernameBytes caps the username parameter.
+	maxUsernameBytes = 256
+	// defaultFamilyTTL is the absolute lifetime of a login session.
+	defaultFamilyTTL = 7 * 24 * time.Hour
 
 	defaultAccessTTL  = 15 * time.Minute
 	defaultRefreshTTL = 7 * 24 * time.Hour
@@ -166,13 +166,13 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.FamilyTTL == 0 {
-		cfg.FamilyTTL = DefaultFamilyTTL
+		cfg.FamilyTTL = defaultFamilyTTL
 	}
 	if cfg.Grace > time.Minute {
 		return nil, fmt.Errorf("%w: Grace above one minute defeats reuse detection", ErrConfig)
 	}
 	if cfg.MaxBody == 0 {
-		cfg.MaxBody = DefaultMaxBody
+		cfg.MaxBody = defaultMaxBody
 	}
 	if cfg.MaxConcurrentHashes == 0 {
 		cfg.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
@@ -436,7 +436,7 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		return nil, invalidRequest("username is required")
 	case pw == "":
 		return nil, invalidRequest("password is required")
-	case len(username) > MaxUsernameBytes:
+	case len(username) > maxUsernameBytes:
 		return nil, invalidRequest("username too long")
 	}
 	requested, ok := parseScope(form.Get("scope"))

@@ -262,8 +262,8 @@ func TestTokenEndpoint_E07_ContentTypeAndSize(t *testing.T) {
 		{"malformed media type", "application/x-www-form-urlencoded; =", creds, 400, notForm},
 		{"form with charset", "application/x-www-form-urlencoded; charset=utf-8", creds, 200, ""},
 		{"form in upper case", "Application/X-WWW-Form-Urlencoded", creds, 200, ""},
-		{"body at the 16 KiB cap", "application/x-www-form-urlencoded", padded(authserver.DefaultMaxBody), 200, ""},
-		{"body one byte over the cap", "application/x-www-form-urlencoded", padded(authserver.DefaultMaxBody + 1), 413, tooLarge},
+		{"body at the 16 KiB cap", "application/x-www-form-urlencoded", padded(16 << 10), 200, ""},
+		{"body one byte over the cap", "application/x-www-form-urlencoded", padded(16<<10 + 1), 413, tooLarge},
 		{"11 MB body", "application/x-www-form-urlencoded", padded(11 << 20), 413, tooLarge},
 		{"11 MB JSON body", "application/json", strings.Repeat("x", 11<<20), 400, notForm},
 	}
@@ -390,8 +390,8 @@ func TestTokenEndpoint_E10_UsernameTricks(t *testing.T) {
 		{"fullwidth", "ｊｏｈｎｄｏｅ", 401, bodyBadCredentials},
 		{"trailing NUL", "johndoe\x00", 401, bodyBadCredentials},
 		{"trailing space", "johndoe ", 401, bodyBadCredentials},
-		{"at the 256-byte cap", strings.Repeat("j", authserver.MaxUsernameBytes), 401, bodyBadCredentials},
-		{"one byte over the cap", strings.Repeat("j", authserver.MaxUsernameBytes+1), 400, bodyInvalidReq("username too long")},
+		{"at the 256-byte cap", strings.Repeat("j", 256), 401, bodyBadCredentials},
+		{"one byte over the cap", strings.Repeat("j", 256+1), 400, bodyInvalidReq("username too long")},
 		{"10 KiB", strings.Repeat("j", 10<<10), 400, bodyInvalidReq("username too long")},
 	}
 	for _, tc := range tests {
