@@ -958,20 +958,27 @@ func TestNewTokenHandler_Config(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		mod  func(*authserver.TokenHandlerConfig)
+		want error
 	}{
-		{"no users", func(c *authserver.TokenHandlerConfig) { c.Users = nil }},
-		{"no issuer", func(c *authserver.TokenHandlerConfig) { c.Issuer = nil }},
-		{"no verifier", func(c *authserver.TokenHandlerConfig) { c.Verifier = nil }},
-		{"bad hasher cost", func(c *authserver.TokenHandlerConfig) { c.Passwords = &password.Hasher{Cost: 3} }},
-		{"negative AccessTTL", func(c *authserver.TokenHandlerConfig) { c.AccessTTL = -1 }},
-		{"negative MaxBody", func(c *authserver.TokenHandlerConfig) { c.MaxBody = -1 }},
-		{"grace above a minute", func(c *authserver.TokenHandlerConfig) { c.Grace = 2 * time.Minute }},
+		{"no users", func(c *authserver.TokenHandlerConfig) { c.Users = nil }, authserver.ErrConfig},
+		{"no issuer", func(c *authserver.TokenHandlerConfig) { c.Issuer = nil }, authserver.ErrConfig},
+		{"no verifier", func(c *authserver.TokenHandlerConfig) { c.Verifier = nil }, authserver.ErrConfig},
+		{"bad hasher cost", func(c *authserver.TokenHandlerConfig) { c.Passwords = &password.Hasher{Cost: 3} }, password.ErrCost},
+		{"negative AccessTTL", func(c *authserver.TokenHandlerConfig) { c.AccessTTL = -1 }, authserver.ErrConfig},
+		{"negative RefreshTTL", func(c *authserver.TokenHandlerConfig) { c.RefreshTTL = -1 }, authserver.ErrConfig},
+		{"negative FamilyTTL", func(c *authserver.TokenHandlerConfig) { c.FamilyTTL = -1 }, authserver.ErrConfig},
+		{"negative Grace", func(c *authserver.TokenHandlerConfig) { c.Grace = -1 }, authserver.ErrConfig},
+		{"negative MaxBody", func(c *authserver.TokenHandlerConfig) { c.MaxBody = -1 }, authserver.ErrConfig},
+		{"negative MaxConcurrentHashes", func(c *authserver.TokenHandlerConfig) { c.MaxConcurrentHashes = -1 }, authserver.ErrConfig},
+		{"negative HashQueueWait", func(c *authserver.TokenHandlerConfig) { c.HashQueueWait = -1 }, authserver.ErrConfig},
+		{"negative StoreTimeout", func(c *authserver.TokenHandlerConfig) { c.StoreTimeout = -1 }, authserver.ErrConfig},
+		{"grace above a minute", func(c *authserver.TokenHandlerConfig) { c.Grace = 2 * time.Minute }, authserver.ErrConfig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := base()
 			tc.mod(&cfg)
-			if h, err := authserver.NewTokenHandler(cfg); err == nil || h != nil {
-				t.Fatalf("NewTokenHandler = %v, %v; want an error", h, err)
+			if h, err := authserver.NewTokenHandler(cfg); !errors.Is(err, tc.want) || h != nil {
+				t.Fatalf("NewTokenHandler = %v, %v; want an error wrapping %v", h, err, tc.want)
 			}
 		})
 	}

@@ -91,7 +91,11 @@ func WithMaxHeaderBytes(n int) Option { return func(o *options) { o.maxHeader = 
 // It is safe for concurrent use.
 type Authenticator struct {
 	verifier AccessVerifier
-	opts     options
+	// truster is verifier when it can tell whether a key is still in its
+	// key set (jwt.Verifier, jwt.MultiVerifier); the token cache asks it
+	// on every hit.
+	truster keyTruster
+	opts    options
 }
 
 // NewAuthenticator returns an Authenticator for v configured by opts. A
@@ -101,6 +105,7 @@ func NewAuthenticator(v AccessVerifier, opts ...Option) (*Authenticator, error) 
 		return nil, fmt.Errorf("%w: nil AccessVerifier", ErrConfig)
 	}
 	a := &Authenticator{verifier: v}
+	a.truster, _ = v.(keyTruster)
 	for _, o := range opts {
 		o(&a.opts)
 	}

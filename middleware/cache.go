@@ -43,8 +43,10 @@ type TokenCacheConfig struct {
 //     token goes back to the verifier (which refuses it once exp plus
 //     leeway has passed).
 //   - An entry is served only while the verifier still holds the key that
-//     verified it (jwt.Verifier.Trusts): removing a key from the key set
-//     stops its cached tokens at once.
+//     verified it (jwt.Verifier.Trusts, jwt.MultiVerifier.Trusts): removing
+//     a key from the key set stops its cached tokens at once. A verifier of
+//     your own without a Trusts method cannot say so; its tokens stay
+//     cached until exp unless you call Purge.
 //   - The per-request checks that follow verification still run on every
 //     hit: revocation ([WithRevocations]) and the user lookup
 //     ([WithUsers]).
@@ -144,7 +146,7 @@ func (c *TokenCache) lookup(owner *Authenticator, raw string) (*jwt.Claims, bool
 	if e == nil || !c.now().Before(e.exp) {
 		return nil, false
 	}
-	if kt, ok := owner.verifier.(keyTruster); ok && !kt.Trusts(e.claims) {
+	if owner.truster != nil && !owner.truster.Trusts(e.claims) {
 		c.mu.Lock()
 		delete(c.entries, cacheKey{owner, raw})
 		c.mu.Unlock()
