@@ -13,7 +13,7 @@ import (
 
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/authserver/throttle"
-	"github.com/jwtkit/jwtkit/authserver/throttletest"
+	"github.com/jwtkit/jwtkit/jwt/jwttest"
 	"github.com/jwtkit/jwtkit/store"
 )
 
@@ -99,7 +99,7 @@ func TestTokenEndpoint_E14_ConcurrentGuessesShareBudget(t *testing.T) {
 func TestTokenEndpoint_E14_StoreOutageIsNoFailure(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	clk := throttletest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	clk := jwttest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	policy := throttle.Policy{Now: clk.Now, LockAfter: 3, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
 	const budget = 3 // LockAfter
 	users := &switchUsers{Users: f.store}

@@ -229,8 +229,12 @@ func TestRequireBearer_RealServer(t *testing.T) {
 
 func TestRequireBearer_T01_RefreshTokenAsAccessToken(t *testing.T) {
 	f := newFixture(t)
-	h := f.tokenHandler(t, nil)
-	pair := mustTokens(t, login(h, johnName, johnPassword))
+	family := "fam-1"
+	refreshTok, err := f.issuer.IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: family})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair := struct{ AccessToken, RefreshToken string }{f.access(t, jwt.Grant{Subject: johnID, FamilyID: family}), refreshTok.Raw}
 	next := &protectedHandler{}
 	mw := middleware.RequireBearer(f.verifier, middleware.WithUsers(f.store), middleware.WithRevocations(f.store))(next)
 

@@ -536,3 +536,45 @@ func mustAuthenticator(t testing.TB, v AccessVerifier, opts ...Option) *Authenti
 	}
 	return a
 }
+
+// TestTokenCacheOrderStaysBounded: entries dropped on a hit (their key
+// left the set) leave their slot in the eviction order behind; the order
+// is compacted, so it never grows past twice the entry cap however many
+// such drops happen.
+func TestTokenCacheOrderStaysBounded(t *testing.T) {
+	t.Parallel()
+	const max = 4
+	f := newCacheFixture(t, TokenCacheConfig{MaxEntries: max})
+	a := mustAuthenticator(t, f.verifier, WithTokenCache(f.cache))
+	for round := range 20 {
+		toks := make([]string, max)
+		for i := range toks {
+			toks[i] = f.token(t, fmt.Sprintf("r%d-u%d", round, i)).Raw
+			for range 2 { // a miss that stores, then a hit
+				if _, _, err := a.Authenticate(bearerRequest(toks[i])); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// A new key replaces the old one: each cached token is dropped on
+		// its next use, which is then refused.
+		next, err := jwt.GenerateKey("", jwt.HS256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.keys.Rotate(next); err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range toks {
+			if _, _, err := a.Authenticate(bearerRequest(raw)); !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("token of a removed key: %v", err)
+			}
+		}
+		f.cache.mu.RLock()
+		n, o := len(f.cache.entries), len(f.cache.order)
+		f.cache.mu.RUnlock()
+		if n != 0 || o > 2*max {
+			t.Fatalf("round %d: %d entries, %d order slots (cap %d)", round, n, o, max)
+		}
+	}
+}

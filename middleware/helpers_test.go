@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -21,10 +20,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/middleware"
-	"github.com/jwtkit/jwtkit/password"
 	"github.com/jwtkit/jwtkit/store"
 	"github.com/jwtkit/jwtkit/store/memstore"
 )
@@ -89,13 +86,12 @@ func fastHash(t testing.TB, pw string) string {
 }
 
 // fixture is one isolated service: key, issuer, verifier, a memory store
-// with the demo accounts, and a password hasher at cost 10.
+// with the demo accounts.
 type fixture struct {
 	keys     *jwt.KeySet
 	issuer   *jwt.Issuer
 	verifier *jwt.Verifier
 	store    *memstore.Store
-	hasher   *password.Hasher
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -105,7 +101,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	keys, iss, ver := tokensOn(t, key)
-	f := &fixture{keys: keys, issuer: iss, verifier: ver, store: memstore.New(), hasher: &password.Hasher{Cost: 10}}
+	f := &fixture{keys: keys, issuer: iss, verifier: ver, store: memstore.New()}
 	for _, u := range []store.User{
 		{ID: johnID, Username: johnName, PasswordHash: fastHash(t, johnPassword), Scopes: []string{"read", "items"},
 			Profile: map[string]string{"full_name": "John Doe"}},
@@ -157,29 +153,6 @@ func (f *fixture) issuerAt(t testing.TB, at time.Time) *jwt.Issuer {
 		t.Fatal(err)
 	}
 	return iss
-}
-
-// tokenHandler returns a TokenHandler on the fixture with refresh and
-// revocation stores; mod may adjust the config.
-func (f *fixture) tokenHandler(t testing.TB, mod func(*authserver.TokenHandlerConfig)) *authserver.TokenHandler {
-	t.Helper()
-	cfg := authserver.TokenHandlerConfig{
-		Users:       f.store,
-		Passwords:   f.hasher,
-		Issuer:      f.issuer,
-		Verifier:    f.verifier,
-		Refresh:     f.store,
-		Revocations: f.store,
-		Logger:      discardLogger(),
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	h, err := authserver.NewTokenHandler(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -269,48 +242,6 @@ func checkResponse(t testing.TB, rec *httptest.ResponseRecorder, status int, cha
 	if got := rec.Body.String(); got != body {
 		t.Errorf("body = %q, want %q", got, body)
 	}
-}
-
-// postForm sends an application/x-www-form-urlencoded POST to h.
-func postForm(h http.Handler, target, body string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
-	return rec
-}
-
-func login(h http.Handler, username, pw string, extra ...string) *httptest.ResponseRecorder {
-	v := url.Values{"grant_type": {"password"}, "username": {username}, "password": {pw}}
-	for i := 0; i+1 < len(extra); i += 2 {
-		v.Set(extra[i], extra[i+1])
-	}
-	return postForm(h, "/token", v.Encode())
-}
-
-// tokenBody is the token endpoint's success body.
-type tokenBody struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int64  `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
-	Scope        string `json:"scope"`
-}
-
-// mustTokens decodes a 200 token response.
-func mustTokens(t testing.TB, rec *httptest.ResponseRecorder) tokenBody {
-	t.Helper()
-	if rec.Code != http.StatusOK {
-		t.Fatalf("token endpoint: status %d, body %q", rec.Code, rec.Body.String())
-	}
-	var tb tokenBody
-	if err := json.Unmarshal(rec.Body.Bytes(), &tb); err != nil {
-		t.Fatalf("token body %q: %v", rec.Body.String(), err)
-	}
-	if tb.AccessToken == "" {
-		t.Fatalf("token body without access_token: %q", rec.Body.String())
-	}
-	return tb
 }
 
 // get sends GET / with the given Authorization header values.

@@ -18,6 +18,7 @@ import (
 	"github.com/jwtkit/jwtkit/authserver/throttle"
 	"github.com/jwtkit/jwtkit/authserver/throttletest"
 	"github.com/jwtkit/jwtkit/internal/testenv"
+	"github.com/jwtkit/jwtkit/jwt/jwttest"
 )
 
 // newClient returns a client of the test Redis and a fresh prefix whose
@@ -86,7 +87,7 @@ func waitOf(t *testing.T, g authserver.LoginGuard, user, addr string) time.Durat
 // text reaches a key.
 func TestThrottle_InstancesShareLockout_E14(t *testing.T) {
 	t.Parallel()
-	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
+	clk := jwttest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := throttle.Policy{Now: clk.Now, AddrRate: rate.Inf}
 	client, prefix := newClient(t)
 	a, b := mustNew(t, client, prefix, policy), mustNew(t, client, prefix, policy)
@@ -116,7 +117,7 @@ func TestThrottle_InstancesShareLockout_E14(t *testing.T) {
 
 func TestThrottle_ConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T) {
 	t.Parallel()
-	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
+	clk := jwttest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := throttle.Policy{Now: clk.Now, LockAfter: 4, AddrRate: rate.Inf}
 	client, prefix := newClient(t)
 	a, b := mustNew(t, client, prefix, policy), mustNew(t, client, prefix, policy)
@@ -141,7 +142,7 @@ func TestThrottle_ConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T) 
 // nothing is left to remember.
 func TestThrottle_AccountKeyLifetime(t *testing.T) {
 	t.Parallel()
-	clk := throttletest.NewClock(time.Now().Truncate(time.Millisecond))
+	clk := jwttest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := throttle.Policy{Now: clk.Now, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
 	client, prefix := newClient(t)
 	th := mustNew(t, client, prefix, policy)

@@ -12,6 +12,7 @@ import (
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/authserver/throttle"
 	"github.com/jwtkit/jwtkit/authserver/throttletest"
+	"github.com/jwtkit/jwtkit/jwt/jwttest"
 )
 
 func TestThrottle_Conformance(t *testing.T) {
@@ -46,7 +47,7 @@ func TestNew_RefusesInvalidConfig(t *testing.T) {
 // The address bucket refills on the policy's clock.
 func TestThrottle_AddressBucketRefills_E14(t *testing.T) {
 	t.Parallel()
-	clk := throttletest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	clk := jwttest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	th, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now, AddrRate: rate.Every(time.Second), AddrBurst: 1}})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func TestThrottle_AddressBucketRefills_E14(t *testing.T) {
 // addresses fills the throttle.
 func TestThrottle_FloodKeepsLockedAccounts(t *testing.T) {
 	t.Parallel()
-	clk := throttletest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	clk := jwttest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	th, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now, AddrRate: rate.Inf}, MaxEntries: 100})
 	if err != nil {
 		t.Fatal(err)

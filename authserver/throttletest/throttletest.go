@@ -17,31 +17,8 @@ import (
 
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/authserver/throttle"
+	"github.com/jwtkit/jwtkit/jwt/jwttest"
 )
-
-// Clock is a manual clock for throttle.Policy.Now. It is safe for
-// concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a Clock reading t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // BeginAll runs n concurrent Begins for one account, each from its own
 // address and spread in turn over guards (instances sharing state), and
@@ -78,7 +55,7 @@ func BeginAll(t testing.TB, n int, username string, guards ...authserver.LoginGu
 
 // Run runs the suite. newGuard returns a guard applying p that shares no
 // state with any other guard it returned; Run calls it from parallel
-// subtests. Every policy Run passes sets Now to a [Clock] of its own;
+// subtests. Every policy Run passes sets Now to a [jwttest.Clock] of its own;
 // address budgets are only tested without moving that clock, since a
 // guard may keep them on another (Redis's).
 func Run(t *testing.T, newGuard func(t *testing.T, p throttle.Policy) authserver.LoginGuard) {
@@ -100,7 +77,7 @@ func Run(t *testing.T, newGuard func(t *testing.T, p throttle.Policy) authserver
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			// A real start, whole milliseconds: Redis keeps them.
-			clk := NewClock(time.Now().Truncate(time.Millisecond))
+			clk := jwttest.NewClock(time.Now().Truncate(time.Millisecond))
 			tc.test(t, &suite{clk: clk, newGuard: func(p throttle.Policy) authserver.LoginGuard {
 				p.Now = clk.Now
 				return newGuard(t, p)
@@ -110,7 +87,7 @@ func Run(t *testing.T, newGuard func(t *testing.T, p throttle.Policy) authserver
 }
 
 type suite struct {
-	clk      *Clock
+	clk      *jwttest.Clock
 	newGuard func(throttle.Policy) authserver.LoginGuard
 }
 
