@@ -122,7 +122,10 @@ func (k *Key) String() string {
 
 // NewHMACKey returns an HMAC key for HS256, HS384 or HS512. The secret must
 // be at least as long as the hash output (32, 48 or 64 bytes); shorter
-// secrets fail with [ErrWeakKey]. The secret is copied. An empty kid gets
+// secrets fail with [ErrWeakKey], and so do published example secrets
+// (the FastAPI recipe's, jwt.io's and the like, in any letter case or
+// with surrounding white space or quotes), which anyone can sign with.
+// The secret is copied. An empty kid gets
 // the default key ID of an HMAC key, described at [Key.Thumbprint].
 func NewHMACKey(kid string, alg Algorithm, secret []byte) (*Key, error) {
 	return withDefaultID(newHMACKey(kid, alg, secret))
@@ -134,6 +137,9 @@ func newHMACKey(kid string, alg Algorithm, secret []byte) (*Key, error) {
 	}
 	if min := alg.hmacMinBytes(); len(secret) < min {
 		return nil, fmt.Errorf("%w: %s needs a secret of at least %d bytes, got %d", ErrWeakKey, alg, min, len(secret))
+	}
+	if isPublishedSecret(secret) {
+		return nil, fmt.Errorf("%w: the secret is a published example secret that anyone can sign with; generate your own (e.g. openssl rand -hex 32)", ErrWeakKey)
 	}
 	s := append([]byte(nil), secret...)
 	return newKey(kid, alg, s, s, nil)

@@ -107,7 +107,9 @@ func pemKeyBlock(data []byte) (*pem.Block, error) {
 // echo and editors add as a final newline, is refused with [ErrConfig]
 // rather than kept (a key other services do not have) or trimmed (a key
 // other than the one written). A value that starts like PEM is refused
-// too. Generate a secret with, for example, openssl rand -hex 32.
+// too, and so is a published example secret such as the FastAPI recipe's,
+// also with white space, quotes or another letter case ([ErrWeakKey]).
+// Generate a secret with, for example, openssl rand -hex 32.
 //
 // For RS*, PS*, ES* and EdDSA s is a PEM key as accepted by
 // [ParseKeyPEM]. Because environment files and container platforms often
@@ -120,6 +122,9 @@ func KeyFromString(kid string, alg Algorithm, s string) (*Key, error) {
 		return nil, fmt.Errorf("%w: the key is empty", ErrConfig)
 	}
 	if alg.family() == familyHMAC {
+		if isPublishedSecret([]byte(s)) {
+			return nil, fmt.Errorf("%w: the secret is a published example secret that anyone can sign with; generate your own (e.g. openssl rand -hex 32)", ErrWeakKey)
+		}
 		if strings.TrimSpace(s) != s {
 			return nil, fmt.Errorf("%w: the HMAC secret has leading or trailing white space (a newline from echo or an editor?); remove it", ErrConfig)
 		}

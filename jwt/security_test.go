@@ -1216,7 +1216,7 @@ func TestKeyConstruction(t *testing.T) {
 
 	// The FastAPI recipe's published example key, used as the recipe does:
 	// the 64 hexadecimal characters themselves are the secret. It is long
-	// enough for NewHMACKey; the example server refuses it by value.
+	// enough, but anyone can sign with it.
 	const recipeKey = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"
 	weakE := &rsa.PublicKey{N: rsaPriv.N, E: 1}
 	evenE := &rsa.PublicKey{N: rsaPriv.N, E: 65536}
@@ -1236,9 +1236,14 @@ func TestKeyConstruction(t *testing.T) {
 		{"A15/HS512-63-bytes", hmacLen(HS512, 63), ErrWeakKey},
 		{"A15/HS512-64-bytes", hmacLen(HS512, 64), nil},
 		{"A15/HS256-nil", func() error { _, err := NewHMACKey("k", HS256, nil); return err }, ErrWeakKey},
-		{"A15/recipe-key-is-64-bytes", func() error { _, err := NewHMACKey("k", HS256, []byte(recipeKey)); return err }, nil},
-		{"A15/recipe-key-HS512", func() error { _, err := NewHMACKey("k", HS512, []byte(recipeKey)); return err }, nil},
-		{"A15/recipe-key-hex-decoded-HS512", func() error { _, err := NewHMACKey("k", HS512, hexDecode(t, recipeKey)); return err }, ErrWeakKey},
+		{"A15/recipe-key-refused", func() error { _, err := NewHMACKey("k", HS256, []byte(recipeKey)); return err }, ErrWeakKey},
+		{"A15/recipe-key-HS512-refused", func() error { _, err := NewHMACKey("k", HS512, []byte(recipeKey)); return err }, ErrWeakKey},
+		{"A15/recipe-key-hex-decoded-refused", func() error { _, err := NewHMACKey("k", HS256, hexDecode(t, recipeKey)); return err }, ErrWeakKey},
+		{"A15/recipe-key-upper-case-refused", func() error { _, err := NewHMACKey("k", HS256, []byte(strings.ToUpper(recipeKey))); return err }, ErrWeakKey},
+		{"A15/recipe-key-newline-refused", func() error { _, err := KeyFromString("k", HS256, recipeKey+"\n"); return err }, ErrWeakKey},
+		{"A15/recipe-key-quoted-refused", func() error { _, err := KeyFromString("k", HS256, `"`+recipeKey+`"`); return err }, ErrWeakKey},
+		{"A15/jwt-io-secret-refused", func() error { _, err := KeyFromString("k", HS256, "a-string-secret-at-least-256-bits-long"); return err }, ErrWeakKey},
+		{"A15/similar-secret-accepted", func() error { _, err := NewHMACKey("k", HS256, []byte(recipeKey[:63]+"0")); return err }, nil},
 		{"K13/HMAC-key-for-RS256", func() error { _, err := NewHMACKey("k", RS256, keyK()); return err }, ErrKeyMismatch},
 		{"K13/HMAC-key-for-none", func() error { _, err := NewHMACKey("k", "none", keyK()); return err }, ErrKeyMismatch},
 		{"K15/RSA-1024-signing", func() error { _, err := NewSigningKey("r", RS256, rsa1024); return err }, ErrWeakKey},

@@ -348,7 +348,9 @@ func TestServer_RefusesWeakOrPublishedSecrets(t *testing.T) {
 		wantErr      error // nil: any error
 		wantText     string
 	}{
-		{name: "FastAPI recipe key", secret: "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7", wantText: "published"},
+		{name: "FastAPI recipe key", secret: "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7", wantErr: jwt.ErrWeakKey, wantText: "published"},
+		{name: "FastAPI recipe key, upper case", secret: "09D25E094FAA6CA2556C818166B7A9563B93F7099F6F0F4CAA6CF63B88E8D3E7", wantErr: jwt.ErrWeakKey, wantText: "published"},
+		{name: "FastAPI recipe key, trailing newline", secret: "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7\n", wantErr: jwt.ErrWeakKey, wantText: "published"},
 		{name: "31 bytes", secret: strings.Repeat("k", 31), wantErr: jwt.ErrWeakKey},
 		{name: "short", secret: "hunter2", wantErr: jwt.ErrWeakKey},
 		{name: "trailing newline", secret: strings.Repeat("k", 40) + "\n", wantErr: jwt.ErrConfig, wantText: "white space"},
