@@ -34,7 +34,8 @@ var (
 	// ErrIssuer reports a missing or different iss.
 	ErrIssuer = errors.New("jwt: wrong issuer")
 	// ErrAudience reports a missing aud, or one that does not contain the
-	// verifier's audience.
+	// verifier's audience, or an aud on a token presented to a verifier
+	// that names no audience (and does not set AnyAudience).
 	ErrAudience = errors.New("jwt: wrong audience")
 	// ErrTokenUse reports a token of the wrong kind: a refresh token
 	// presented as an access token, or the other way round.

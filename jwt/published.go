@@ -19,8 +19,8 @@ var publishedSecrets = func() [][sha256.Size]byte {
 	var sums [][sha256.Size]byte
 	for _, s := range []string{
 		recipeSecret,
-		string(recipeBytes), // the same, read as the 32 bytes it encodes
-		"your-256-bit-secret", // jwt.io's
+		string(recipeBytes),                      // the same, read as the 32 bytes it encodes
+		"your-256-bit-secret",                    // jwt.io's
 		"a-string-secret-at-least-256-bits-long", // jwt.io's, later
 		"your-secret-key",
 		"your_secret_key",

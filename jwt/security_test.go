@@ -897,15 +897,25 @@ func TestVerifyClaims(t *testing.T) {
 		}
 	})
 
-	// Verifiers configured without issuer or audience still check types.
+	// A verifier without Audience is not the audience of a token that
+	// names one (RFC 7519 §4.1.3); AnyAudience opts into any.
 	open := fixtureOn(t, f.keys, f.key, f.sign, func(c *VerifierConfig) { c.Issuer, c.AnyIssuer, c.Audience = "", true, "" })
 	runAccess(t, open.ver, []verifyCase{
-		{"C12/any-issuer-absent", tok(c.without("iss")), nil},
-		{"C12/any-issuer-other", tok(c.with("iss", `"https://other.test"`)), nil},
+		{"C12/any-issuer-absent", tok(c.without("iss").without("aud")), nil},
+		{"C12/any-issuer-other", tok(c.with("iss", `"https://other.test"`).without("aud")), nil},
 		{"C12/any-issuer-null", tok(c.with("iss", `null`)), ErrInvalidClaim},
-		{"C11/no-audience-other", tok(c.with("aud", `"other"`)), nil},
+		{"C11/no-audience-refuses-other", tok(c.with("aud", `"other"`)), ErrAudience},
+		{"C11/no-audience-refuses-array", tok(c.with("aud", `["other","api"]`)), ErrAudience},
+		{"C11/no-audience-refuses-empty-string", tok(c.with("aud", `""`)), ErrAudience},
+		{"C11/no-audience-accepts-empty-array", tok(c.with("aud", `[]`)), nil},
 		{"C11/no-audience-absent", tok(c.without("aud")), nil},
 		{"C11/no-audience-number", tok(c.with("aud", `7`)), ErrInvalidClaim},
+	})
+	anyAud := fixtureOn(t, f.keys, f.key, f.sign, func(c *VerifierConfig) { c.Audience, c.AnyAudience = "", true })
+	runAccess(t, anyAud.ver, []verifyCase{
+		{"C11/any-audience-other", tok(c.with("aud", `"other"`)), nil},
+		{"C11/any-audience-array", tok(c.with("aud", `["x","y"]`)), nil},
+		{"C11/any-audience-absent", tok(c.without("aud")), nil},
 	})
 
 	// C-08: a larger leeway is honoured up to the 5 minute ceiling, and
@@ -1242,7 +1252,10 @@ func TestKeyConstruction(t *testing.T) {
 		{"A15/recipe-key-upper-case-refused", func() error { _, err := NewHMACKey("k", HS256, []byte(strings.ToUpper(recipeKey))); return err }, ErrWeakKey},
 		{"A15/recipe-key-newline-refused", func() error { _, err := KeyFromString("k", HS256, recipeKey+"\n"); return err }, ErrWeakKey},
 		{"A15/recipe-key-quoted-refused", func() error { _, err := KeyFromString("k", HS256, `"`+recipeKey+`"`); return err }, ErrWeakKey},
-		{"A15/jwt-io-secret-refused", func() error { _, err := KeyFromString("k", HS256, "a-string-secret-at-least-256-bits-long"); return err }, ErrWeakKey},
+		{"A15/jwt-io-secret-refused", func() error {
+			_, err := KeyFromString("k", HS256, "a-string-secret-at-least-256-bits-long")
+			return err
+		}, ErrWeakKey},
 		{"A15/similar-secret-accepted", func() error { _, err := NewHMACKey("k", HS256, []byte(recipeKey[:63]+"0")); return err }, nil},
 		{"K13/HMAC-key-for-RS256", func() error { _, err := NewHMACKey("k", RS256, keyK()); return err }, ErrKeyMismatch},
 		{"K13/HMAC-key-for-none", func() error { _, err := NewHMACKey("k", "none", keyK()); return err }, ErrKeyMismatch},
@@ -1300,6 +1313,10 @@ func TestKeyConstruction(t *testing.T) {
 		{"verifier/no-issuer", func() error { _, err := NewVerifier(VerifierConfig{Keys: hsSet()}); return err }, ErrConfig},
 		{"verifier/issuer-and-any-issuer", func() error {
 			_, err := NewVerifier(VerifierConfig{Keys: hsSet(), Issuer: testIssuer, AnyIssuer: true})
+			return err
+		}, ErrConfig},
+		{"verifier/audience-and-any-audience", func() error {
+			_, err := NewVerifier(VerifierConfig{Keys: hsSet(), Issuer: testIssuer, Audience: "api", AnyAudience: true})
 			return err
 		}, ErrConfig},
 		{"C08/leeway-1h", leeway(hsSet(), time.Hour), ErrConfig},

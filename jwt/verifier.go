@@ -42,8 +42,16 @@ type VerifierConfig struct {
 	// AnyIssuer must be set to accept tokens without checking iss. A
 	// verifier with neither Issuer nor AnyIssuer is a configuration error.
 	AnyIssuer bool
-	// Audience, when set, must be one of the token's aud values.
+	// Audience names this verifier's service: a token is accepted only if
+	// Audience is one of its aud values. A token that carries aud is
+	// meant for the services it names, so a verifier without Audience
+	// refuses every token with a non-empty aud (RFC 7519 §4.1.3), unless
+	// AnyAudience is set.
 	Audience string
+	// AnyAudience accepts tokens whatever their aud, for a verifier that
+	// checks the audience itself or serves every audience of its issuer.
+	// It may not be combined with Audience.
+	AnyAudience bool
 	// Leeway is the allowance for clock skew when checking exp, nbf and
 	// iat. Default: none. At most MaxLeeway.
 	Leeway time.Duration
@@ -81,6 +89,7 @@ type Verifier struct {
 	issuer        string
 	anyIssuer     bool
 	audience      string
+	anyAudience   bool
 	leeway        time.Duration
 	maxBytes      int
 	maxAccess     time.Duration
@@ -107,6 +116,9 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Issuer != "" && cfg.AnyIssuer {
 		return nil, fmt.Errorf("%w: Issuer and AnyIssuer are exclusive", ErrConfig)
 	}
+	if cfg.Audience != "" && cfg.AnyAudience {
+		return nil, fmt.Errorf("%w: Audience and AnyAudience are exclusive", ErrConfig)
+	}
 	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
 		return nil, fmt.Errorf("%w: leeway must be between 0 and %s", ErrConfig, MaxLeeway)
 	}
@@ -118,6 +130,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		issuer:        cfg.Issuer,
 		anyIssuer:     cfg.AnyIssuer,
 		audience:      cfg.Audience,
+		anyAudience:   cfg.AnyAudience,
 		leeway:        cfg.Leeway,
 		maxBytes:      cmp.Or(cfg.MaxTokenBytes, compact.DefaultMaxBytes),
 		maxAccess:     cmp.Or(cfg.MaxAccessTTL, 24*time.Hour),
@@ -554,8 +567,16 @@ func (v *Verifier) checkClaims(c *Claims, use TokenUse) error {
 	if !v.anyIssuer && c.Issuer != v.issuer {
 		return fail(ErrIssuer, "")
 	}
-	if v.audience != "" && !slices.Contains(c.Audience, v.audience) {
-		return fail(ErrAudience, "")
+	switch {
+	case v.anyAudience:
+	case v.audience != "":
+		if !slices.Contains(c.Audience, v.audience) {
+			return fail(ErrAudience, "")
+		}
+	case len(c.Audience) > 0:
+		// RFC 7519 §4.1.3: a recipient that does not identify itself
+		// with a value of aud must refuse the token.
+		return fail(ErrAudience, "the token names an audience and the verifier none")
 	}
 	if use == Refresh {
 		if c.ID == "" {
