@@ -144,6 +144,10 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	return v, nil
 }
 
+// Issuer returns the issuer the verifier requires, or "" when it accepts
+// any (AnyIssuer).
+func (v *Verifier) Issuer() string { return v.issuer }
+
 // Trusts reports whether the key that verified c is still in the
 // verifier's key set. A cache of verified claims (middleware.TokenCache)
 // asks it on every hit, so that a key removed from the set stops its

@@ -25,6 +25,7 @@ type Option func(*options)
 
 type options struct {
 	users        UserSource
+	userMapping  UserMapping
 	revocations  store.Revocations
 	failOpen     bool
 	onError      ErrorHandler
@@ -38,10 +39,26 @@ type options struct {
 // WithUsers loads the user named by the token's sub (a user ID) on every
 // request and stores it for [UserFromContext]. A user that is gone or
 // disabled gets 401; a store that cannot answer gets 503.
-// The lookup is by sub alone: with a jwt.MultiVerifier, give it only if
-// every trusted issuer names users from the same store.
-// Default: no lookup.
+//
+// Users belong to their issuer: a sub names a user only in the eyes of the
+// issuer that wrote it. So the users of u are the users of the verifier's
+// issuer, and the verifier must name one issuer (a *jwt.Verifier with an
+// Issuer, or any verifier with an Issuer method returning it);
+// tokens of any other issuer need [WithUserMapping], and without it
+// NewAuthenticator fails (and RequireBearer answers 503). Default: no
+// lookup.
 func WithUsers(u UserSource) Option { return func(o *options) { o.users = u } }
+
+// UserMapping maps the subject of a token from issuer to the ID of a
+// local user, reporting false when the token names no local user (the
+// request then gets 401).
+type UserMapping func(issuer, subject string) (userID string, ok bool)
+
+// WithUserMapping gives [WithUsers] the local user of every token: the
+// user whose ID m returns for the token's iss and sub. It is required
+// with a jwt.MultiVerifier or a verifier that accepts any issuer, where
+// the same sub may name different people at different issuers.
+func WithUserMapping(m UserMapping) Option { return func(o *options) { o.userMapping = m } }
 
 // UserSource is what [WithUsers] needs of a user store: the user by its
 // ID, an error wrapping store.ErrNotFound when there is none. Every store
@@ -112,6 +129,14 @@ func NewAuthenticator(v AccessVerifier, opts ...Option) (*Authenticator, error) 
 	if a.opts.storeTimeout < 0 || a.opts.maxHeader < 0 {
 		return nil, fmt.Errorf("%w: negative store timeout or header cap", ErrConfig)
 	}
+	if a.opts.users != nil && a.opts.userMapping == nil {
+		one, ok := v.(interface{ Issuer() string })
+		if !ok || one.Issuer() == "" {
+			return nil, fmt.Errorf("%w: WithUsers with a verifier of several or any issuers needs WithUserMapping", ErrConfig)
+		}
+		local := one.Issuer()
+		a.opts.userMapping = func(iss, sub string) (string, bool) { return sub, iss == local }
+	}
 	if a.opts.onError == nil {
 		a.opts.onError = NewErrorHandler(a.opts.realm)
 	}
@@ -156,9 +181,13 @@ func (a *Authenticator) Authenticate(r *http.Request) (*jwt.Claims, *store.User,
 	if a.opts.users == nil {
 		return claims, nil, nil
 	}
+	id, ok := a.opts.userMapping(claims.Issuer, claims.Subject)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: the token's issuer has no users here", ErrUnknownUser)
+	}
 	lctx, cancel := context.WithTimeout(ctx, a.opts.storeTimeout)
 	defer cancel()
-	u, err := a.opts.users.UserByID(lctx, claims.Subject)
+	u, err := a.opts.users.UserByID(lctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, nil, fmt.Errorf("%w: %w", ErrUnknownUser, err)

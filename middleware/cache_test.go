@@ -46,6 +46,9 @@ func (c *countingVerifier) VerifyAccess(ctx context.Context, raw string) (*jwt.C
 	return c.v.VerifyAccess(ctx, raw)
 }
 
+// Issuer names the real verifier's issuer, whose users WithUsers loads.
+func (c *countingVerifier) Issuer() string { return c.v.(interface{ Issuer() string }).Issuer() }
+
 // Trusts passes the key check of a cache hit on to the real verifier.
 func (c *countingVerifier) Trusts(claims *jwt.Claims) bool {
 	return c.v.(keyTruster).Trusts(claims)
