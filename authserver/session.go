@@ -149,17 +149,29 @@ func (h *TokenHandler) revokeFamily(r *http.Request, subject, familyID string) e
 var ErrNoRevocationStore = errors.New("authserver: no revocation store configured")
 
 // RevokeAll revokes every token issued to subject (a user ID) before now:
-// access tokens and every refresh family. Use it after a password change
-// or a suspected compromise; a login right after it works. It needs
-// TokenHandlerConfig.Revocations, served by the same backend as Refresh.
+// access tokens, every refresh family, and every login still in progress
+// (one whose password check began before the cut-off gets 401, not a
+// session). Use it after a password change or a suspected compromise.
+// It needs TokenHandlerConfig.Revocations, served by the same backend as
+// Refresh.
+//
+// Tokens carry their issue time in whole seconds, so the cut-off is the
+// next whole second, and RevokeAll returns once the clock has reached it
+// (within a second): a login that starts after RevokeAll returns works.
 func (h *TokenHandler) RevokeAll(ctx context.Context, subject string) error {
 	if h.cfg.Revocations == nil {
 		return ErrNoRevocationStore
 	}
+	now := h.cfg.Now()
+	cutoff := now.Truncate(time.Second)
+	if cutoff.Before(now) {
+		cutoff = cutoff.Add(time.Second)
+	}
 	maxAge := max(h.cfg.FamilyTTL, h.cfg.AccessTTL, h.cfg.RefreshTTL) + jwt.MaxLeeway + time.Minute
-	if err := h.cfg.Revocations.RevokeSubject(ctx, subject, h.cfg.Now(), maxAge); err != nil {
+	if err := h.cfg.Revocations.RevokeSubject(ctx, subject, cutoff, maxAge); err != nil {
 		return err
 	}
 	h.cfg.Audit(ctx, AuditEvent{Kind: AuditRevokeAll, Subject: subject})
+	h.pause(ctx, cutoff.Sub(h.cfg.Now()))
 	return nil
 }

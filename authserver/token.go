@@ -453,6 +453,10 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	// no-op; every path that never compares the password releases it.
 	defer h.recordOutcome(ctx, attempt.Release)
 
+	// The session starts when the password check does: a RevokeAll whose
+	// cut-off falls after this instant (a password change racing this
+	// login) revokes it, even though its tokens are minted later.
+	started := h.cfg.Now()
 	sctx, cancel := h.storeCtx(r)
 	user, err := h.cfg.Users.UserByUsername(sctx, username)
 	cancel()
@@ -507,12 +511,20 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		h.rehash(r, user, pw)
 	}
 
-	resp, oerr := h.startSession(r, user, scopes)
+	resp, oerr := h.startSession(r, user, scopes, started)
+	if oerr == errRevokedDuringLogin {
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginFailure, Subject: user.ID, ClientAddr: addr, Reason: "revoked"})
+		return nil, errBadCredentials
+	}
 	if oerr == nil {
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
 	}
 	return resp, oerr
 }
+
+// errRevokedDuringLogin marks a login whose session a RevokeAll revoked
+// while it was being created; the client gets errBadCredentials.
+var errRevokedDuringLogin = &Error{}
 
 // beginAttempt asks the guard, if any, to let a login attempt through. It
 // returns nil (nothing to end) without a guard.
@@ -590,15 +602,20 @@ func (h *TokenHandler) rehash(r *http.Request, user store.User, pw string) {
 // refresh token of a new family. Both are minted before the family is
 // stored, and the family is stored before any token leaves: a failure at
 // any step leaves neither tokens nor a family behind.
-func (h *TokenHandler) startSession(r *http.Request, user store.User, scopes []string) (*tokenResponse, *Error) {
+//
+// The family is dated started, when the password check began, so that a
+// RevokeAll with a later cut-off revokes it; and the session is checked
+// against the revocation store before it is handed out, so that a login
+// racing a password change gets errRevokedDuringLogin instead of tokens
+// that are revoked (with a family) or, without one, would not be.
+func (h *TokenHandler) startSession(r *http.Request, user store.User, scopes []string, started time.Time) (*tokenResponse, *Error) {
 	extra, oerr := h.customClaims(r, user, scopes)
 	if oerr != nil {
 		return nil, oerr
 	}
 	var fam store.Family
 	if h.cfg.Refresh != nil {
-		now := h.cfg.Now()
-		fam = store.Family{ID: tokenid.New(), Subject: user.ID, CreatedAt: now, ExpiresAt: now.Add(h.cfg.FamilyTTL)}
+		fam = store.Family{ID: tokenid.New(), Subject: user.ID, CreatedAt: started, ExpiresAt: started.Add(h.cfg.FamilyTTL)}
 	}
 	// Access tokens never outlive their family.
 	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.AccessTTL, ExpiresAt: fam.ExpiresAt, Extra: extra})
@@ -608,7 +625,7 @@ func (h *TokenHandler) startSession(r *http.Request, user store.User, scopes []s
 	}
 	resp := newTokenResponse(at, "", scopes)
 	if h.cfg.Refresh == nil {
-		return resp, nil
+		return resp, h.revokedSince(r, user.ID, "", started)
 	}
 	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.RefreshTTL, ExpiresAt: fam.ExpiresAt})
 	if err != nil {
@@ -622,8 +639,36 @@ func (h *TokenHandler) startSession(r *http.Request, user store.User, scopes []s
 		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: storing refresh family failed", slog.String("error", err.Error()))
 		return nil, errUnavailable
 	}
+	if oerr := h.revokedSince(r, user.ID, fam.ID, started); oerr != nil {
+		return nil, oerr
+	}
 	resp.RefreshToken = rt.Raw
 	return resp, nil
+}
+
+// revokedSince returns errRevokedDuringLogin when a RevokeAll for subject
+// has a cut-off after started, the beginning of the login: the check runs
+// after the session exists, so a RevokeAll that comes later revokes the
+// session through the store instead. Without a revocation store there is
+// no RevokeAll to race.
+func (h *TokenHandler) revokedSince(r *http.Request, subject, familyID string, started time.Time) *Error {
+	if h.cfg.Revocations == nil {
+		return nil
+	}
+	sctx, cancel := h.storeCtx(r)
+	defer cancel()
+	// A token dated started with sub-second precision: revoked exactly
+	// when a cut-off lies after started (cut-offs are whole seconds), or
+	// when the family is revoked already.
+	revoked, err := h.cfg.Revocations.IsRevoked(sctx, store.TokenRef{ID: tokenid.New(), Subject: subject, FamilyID: familyID, IssuedAt: started})
+	switch {
+	case err != nil:
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: revocation check failed", slog.String("error", err.Error()))
+		return errUnavailable
+	case revoked:
+		return errRevokedDuringLogin
+	}
+	return nil
 }
 
 // reservedClaims are the claims jwtkit writes itself; custom claims may
