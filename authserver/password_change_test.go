@@ -122,3 +122,43 @@ func revoked(t *testing.T, f *fixture, raw string) bool {
 	return r
 }
 
+// A login that upgrades an outdated hash while the password is changed
+// does not overwrite the new hash: the new password keeps working and the
+// old one stays refused.
+func TestLogin_RehashNeverUndoesAPasswordChange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	users := &pausingUsers{Users: f.store, read: make(chan struct{}), proceed: make(chan struct{})}
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
+		c.Users = users
+		c.Rehash = f.store
+	})
+	u, err := f.store.UserByUsername(t.Context(), johnName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.hasher.NeedsRehash(u.PasswordHash) {
+		t.Fatal("fixture: john's hash is up to date; the test needs an outdated one")
+	}
+	done := make(chan int)
+	go func() { done <- login(h, johnName, johnPassword).Code }()
+	<-users.read // the login holds the outdated hash of the old password
+
+	const newPassword = "a new password, changed mid-login"
+	newHash, err := f.hasher.Hash(newPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.SetPasswordHash(t.Context(), johnID, newHash); err != nil {
+		t.Fatal(err)
+	}
+	close(users.proceed)
+	if code := <-done; code != http.StatusOK {
+		t.Fatalf("login with the password it checked: status %d, want 200", code)
+	}
+	if got, err := f.store.UserByID(t.Context(), johnID); err != nil || got.PasswordHash != newHash {
+		t.Fatalf("hash after the racing upgrade: changed %v (%v); want the new password's hash", got.PasswordHash != newHash, err)
+	}
+	mustTokens(t, login(h, johnName, newPassword))
+	checkResponse(t, login(h, johnName, johnPassword), http.StatusUnauthorized, "Bearer", bodyBadCredentials)
+}

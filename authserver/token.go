@@ -120,10 +120,14 @@ type TokenHandlerConfig struct {
 	ErrorWriter ErrorWriter
 }
 
-// HashWriter stores a user's new password hash: the one write the token
-// endpoint makes to a users table. Every store in jwtkit has it.
+// HashWriter stores a user's upgraded password hash: the one write the
+// token endpoint makes to a users table. The write must be a
+// compare-and-swap, replacing the hash only if it is still the one the
+// login checked, so that a password changed during the login is never
+// overwritten with a hash of the old one. Every store in jwtkit has it
+// (store.UserWriter).
 type HashWriter interface {
-	SetPasswordHash(ctx context.Context, userID, hash string) error
+	CompareAndSwapPasswordHash(ctx context.Context, userID, old, new string) (swapped bool, err error)
 }
 
 // TokenHandler is the OAuth 2.0 token endpoint (RFC 6749) for the
@@ -593,7 +597,9 @@ func (h *TokenHandler) rehash(r *http.Request, user store.User, pw string) {
 	}
 	sctx, cancel := h.storeCtx(r)
 	defer cancel()
-	if err := h.cfg.Rehash.SetPasswordHash(sctx, user.ID, hash); err != nil {
+	// Only over the hash this login checked: a password changed since
+	// then stays changed, and the upgrade waits for the next login.
+	if _, err := h.cfg.Rehash.CompareAndSwapPasswordHash(sctx, user.ID, user.PasswordHash, hash); err != nil {
 		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "jwtkit: password hash upgrade failed", slog.String("user_id", user.ID), slog.String("error", err.Error()))
 	}
 }

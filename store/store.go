@@ -69,6 +69,12 @@ type UserWriter interface {
 	// SetPasswordHash replaces the hash of user id. It returns an error
 	// wrapping [ErrNotFound] for an unknown id.
 	SetPasswordHash(ctx context.Context, id, hash string) error
+	// CompareAndSwapPasswordHash replaces the hash of user id with new
+	// only if it is still old, in one atomic step, and reports whether
+	// it did. A login that upgrades an outdated hash uses it, so that a
+	// password changed meanwhile is never overwritten with a hash of the
+	// old password. An unknown id is not swapped and is not an error.
+	CompareAndSwapPasswordHash(ctx context.Context, id, old, new string) (swapped bool, err error)
 }
 
 // RefreshToken is the stored record of one refresh token.

@@ -170,6 +170,21 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {
 	return nil
 }
 
+// CompareAndSwapPasswordHash replaces the password hash of user id with
+// new if it is old, and reports whether it did.
+func (s *Store) CompareAndSwapPasswordHash(ctx context.Context, id, old, new string) (bool, error) {
+	if err := s.lock(ctx); err != nil {
+		return false, err
+	}
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok || u.PasswordHash != old {
+		return false, nil
+	}
+	u.PasswordHash = new
+	return true, nil
+}
+
 // UserByUsername returns a copy of the user whose username is exactly
 // username (no case folding). It returns an error wrapping
 // [store.ErrNotFound] for an unknown username.

@@ -14,6 +14,7 @@ type queries struct {
 	userByID       string
 	createUser     string
 	setPassword    string
+	swapPassword   string
 
 	createFamily   string
 	lockFamily     string
@@ -56,6 +57,9 @@ func buildQueries(schema string) queries {
 		createUser: r.Replace(`INSERT INTO {users} (` + userCols + `)
 			VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)`),
 		setPassword: r.Replace(`UPDATE {users} SET password_hash = $2 WHERE id = $1`),
+		// The row's own check under its lock: a concurrent change of the
+		// hash makes this one update no row.
+		swapPassword: r.Replace(`UPDATE {users} SET password_hash = $3 WHERE id = $1 AND password_hash = $2`),
 
 		// One statement: both rows or neither. The token's foreign key is
 		// checked at the end of the statement, when the family row exists.

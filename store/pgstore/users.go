@@ -106,6 +106,26 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	return nil
 }
 
+// CompareAndSwapPasswordHash replaces the password hash of user id with
+// new if it is old, in one UPDATE, and reports whether it did.
+func (s *Store) CompareAndSwapPasswordHash(ctx context.Context, id, old, new string) (bool, error) {
+	const op = "swap password hash"
+	if err := ctx.Err(); err != nil {
+		return false, unavailable(op, err)
+	}
+	if !storable(new) {
+		return false, fmt.Errorf("pgstore: %s: password hash is not valid UTF-8 or contains NUL", op)
+	}
+	if id == "" || !storable(id) || !storable(old) {
+		return false, nil
+	}
+	tag, err := s.pool.Exec(ctx, s.q.swapPassword, id, old, new)
+	if err != nil {
+		return false, translate(ctx, op, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // SetPasswordHash replaces the password hash of user id. It returns an
 // error wrapping [store.ErrNotFound] for an unknown id.
 func (s *Store) SetPasswordHash(ctx context.Context, id, hash string) error {

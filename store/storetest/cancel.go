@@ -116,6 +116,15 @@ func (fx *fixture) ctxOps() []ctxOp {
 					c.t.Errorf("hash after a refused SetPasswordHash = %q, %v; want %q", got.PasswordHash, err, u.PasswordHash)
 				}
 			}},
+			ctxOp{name: "CompareAndSwapPasswordHash", call: func(ctx context.Context) error {
+				_, err := s.UserWriter.CompareAndSwapPasswordHash(ctx, u.ID, u.PasswordHash, "changed")
+				return err
+			}, unchanged: func(c *fixture) {
+				got, err := s.Users.UserByID(c.ctx(), u.ID)
+				if err != nil || got.PasswordHash != u.PasswordHash {
+					c.t.Errorf("hash after a refused CompareAndSwapPasswordHash = %q, %v; want %q", got.PasswordHash, err, u.PasswordHash)
+				}
+			}},
 		)
 	}
 	if s.has(capRefresh) {

@@ -71,6 +71,10 @@ func downCalls(s Stores) []Call {
 				return s.UserWriter.CreateUser(ctx, store.User{ID: "u", Username: "u", PasswordHash: "h"})
 			}},
 			Call{"SetPasswordHash", func(ctx context.Context) error { return s.UserWriter.SetPasswordHash(ctx, "u", "h") }},
+			Call{"CompareAndSwapPasswordHash", func(ctx context.Context) error {
+				_, err := s.UserWriter.CompareAndSwapPasswordHash(ctx, "u", "h", "h2")
+				return err
+			}},
 		)
 	}
 	if s.Refresh != nil {

@@ -2,8 +2,11 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,6 +180,62 @@ func (st *suite) testUsers(t *testing.T) {
 		}
 		if _, err := fx.s.Users.UserByID(fx.ctx(), newID("uid")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("UserByID after a failed SetPasswordHash: %v, want ErrNotFound", err)
+		}
+	})
+
+	// A login upgrading an outdated hash must never overwrite a password
+	// changed since it read the account.
+	t.Run("CompareAndSwapPasswordHash", func(t *testing.T) {
+		fx := st.open(t, capUsers)
+		u := fx.sampleUser("judy")
+		fx.createUser(u)
+		hashOf := func() string {
+			t.Helper()
+			got, err := fx.s.Users.UserByID(fx.ctx(), u.ID)
+			if err != nil {
+				t.Fatalf("UserByID: %v", err)
+			}
+			return got.PasswordHash
+		}
+		const changed, upgraded = "$2b$12$changedchangedchangedchangedchangedchangedchangedcha", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$dXBncmFkZWQ"
+		if err := fx.s.UserWriter.SetPasswordHash(fx.ctx(), u.ID, changed); err != nil {
+			t.Fatalf("SetPasswordHash: %v", err)
+		}
+		// The stale upgrade loses to the change.
+		if swapped, err := fx.s.UserWriter.CompareAndSwapPasswordHash(fx.ctx(), u.ID, u.PasswordHash, upgraded); swapped || err != nil {
+			t.Fatalf("swap from a stale hash = %v, %v; want false, nil", swapped, err)
+		}
+		if got := hashOf(); got != changed {
+			t.Fatalf("hash after a stale swap = %q, want the changed one", got)
+		}
+		if swapped, err := fx.s.UserWriter.CompareAndSwapPasswordHash(fx.ctx(), u.ID, changed, upgraded); !swapped || err != nil {
+			t.Fatalf("swap from the current hash = %v, %v; want true, nil", swapped, err)
+		}
+		if got := hashOf(); got != upgraded {
+			t.Fatalf("hash after the swap = %q, want %q", got, upgraded)
+		}
+		if swapped, err := fx.s.UserWriter.CompareAndSwapPasswordHash(fx.ctx(), newID("uid"), "", upgraded); swapped || err != nil {
+			t.Fatalf("swap of an unknown user = %v, %v; want false, nil", swapped, err)
+		}
+
+		// Concurrent swaps from the same hash: exactly one wins.
+		const n = 16
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				swapped, err := fx.s.UserWriter.CompareAndSwapPasswordHash(fx.ctx(), u.ID, upgraded, fmt.Sprintf("%s-%d", upgraded, i))
+				if err != nil {
+					t.Errorf("concurrent swap: %v", err)
+				}
+				if swapped {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if got := wins.Load(); got != 1 {
+			t.Fatalf("%d concurrent swaps from one hash succeeded, want 1", got)
 		}
 	})
 
