@@ -115,11 +115,11 @@ type stubGuard struct {
 	outcomeCtxErr error
 }
 
-func (g *stubGuard) Begin(_ context.Context, user, addr string) (*authserver.Attempt, error) {
+func (g *stubGuard) Begin(_ context.Context, l authserver.Login) (*authserver.Attempt, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.checks++
-	g.lastUser, g.lastAddr = user, addr
+	g.lastUser, g.lastAddr = l.Username, l.ClientAddr
 	switch {
 	case g.err != nil:
 		return nil, g.err

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/jwtkit/jwtkit/internal/loginpolicy"
+	"github.com/jwtkit/jwtkit/internal/memthrottle"
 )
 
 // LoginGuard throttles password logins. The token endpoint calls Begin
@@ -20,10 +23,54 @@ import (
 // is a refusal). Any other error means the guard cannot answer, and the
 // login is refused with 503. Otherwise it returns a non-nil Attempt.
 //
-// The in-memory guard is authserver/throttle; authserver/redisthrottle
-// shares one budget between instances.
+// The in-memory guard is authserver/throttle (a TokenHandler without a
+// Guard uses one with the default policy); authserver/redisthrottle shares
+// the budgets between instances.
 type LoginGuard interface {
-	Begin(ctx context.Context, username, clientAddr string) (*Attempt, error)
+	Begin(ctx context.Context, l Login) (*Attempt, error)
+}
+
+// Login is a login attempt as a [LoginGuard] sees it, before any password
+// work.
+type Login struct {
+	// Username is the username as submitted (the account may not exist).
+	Username string
+	// ClientAddr is the client's address (TokenHandlerConfig.ClientAddr).
+	ClientAddr string
+	// Device is the ID of a valid device cookie bound to Username that
+	// the client presented: proof that this client logged in to the
+	// account before (see DeviceCookieConfig). "" when there is none.
+	Device string
+}
+
+// NoLoginGuard returns a [LoginGuard] that lets every attempt through, for
+// a token endpoint whose logins are throttled elsewhere (an API gateway).
+// Without throttling, an online guessing attack is bounded only by the
+// cost of the password hash.
+func NoLoginGuard() LoginGuard { return noGuard{} }
+
+type noGuard struct{}
+
+func (noGuard) Begin(context.Context, Login) (*Attempt, error) { return NewAttempt(nil), nil }
+
+// memGuard is the default guard: the in-memory throttle of
+// authserver/throttle with the default policy.
+type memGuard struct{ t *memthrottle.Throttle }
+
+func newMemGuard() (*memGuard, error) {
+	p, err := loginpolicy.Policy{}.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	return &memGuard{memthrottle.New(p, memthrottle.DefaultMaxEntries)}, nil
+}
+
+func (g *memGuard) Begin(_ context.Context, l Login) (*Attempt, error) {
+	end, wait := g.t.Begin(l.Username, l.Device, l.ClientAddr)
+	if wait > 0 {
+		return nil, &ThrottledError{RetryAfter: wait}
+	}
+	return NewAttempt(func(_ context.Context, o Outcome) { end(loginpolicy.Outcome(o)) }), nil
 }
 
 // ErrThrottled reports a login attempt refused by a [LoginGuard].
@@ -48,11 +95,11 @@ type Outcome int
 const (
 	// AttemptReleased: the password was never compared. The attempt
 	// counts neither as a failure nor as a success.
-	AttemptReleased Outcome = iota
+	AttemptReleased = Outcome(loginpolicy.Released)
 	// AttemptFailed: the password was compared and the login refused.
-	AttemptFailed
+	AttemptFailed = Outcome(loginpolicy.Failed)
 	// AttemptSucceeded: the password matched and the login went ahead.
-	AttemptSucceeded
+	AttemptSucceeded = Outcome(loginpolicy.Succeeded)
 )
 
 // Attempt is a login attempt a [LoginGuard] let through. Its first

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
@@ -88,12 +89,21 @@ type TokenHandlerConfig struct {
 	// HashQueueWait is how long a login waits for a hashing slot.
 	// Default: 2 s.
 	HashQueueWait time.Duration
-	// Guard throttles login attempts: authserver/throttle in one
-	// process, authserver/redisthrottle across instances. Default: none.
+	// Guard throttles login attempts. Default: an in-memory
+	// authserver/throttle with its default policy, which suits one
+	// instance; give every instance the same authserver/redisthrottle
+	// when there are several, or NoLoginGuard() when a gateway throttles
+	// logins already.
 	Guard LoginGuard
+	// DeviceCookie, when set, gives browsers that logged in before a
+	// failure budget of their own (see DeviceCookieConfig). Default: off.
+	DeviceCookie *DeviceCookieConfig
 	// ClientAddr extracts the client address used by Guard and audit
-	// events. Default: the connection's address (RemoteAddr); see
-	// TrustedProxyAddr for deployments behind a proxy.
+	// events. Default: the connection's address (RemoteAddr). Behind a
+	// reverse proxy that address is the proxy's, and every client would
+	// share one address budget: use TrustedProxyAddr there. (With the
+	// default, the first request that carries a forwarding header is
+	// logged as a warning.)
 	ClientAddr func(r *http.Request) string
 	// Audit receives security events. Default: events are logged with
 	// Logger.
@@ -141,6 +151,10 @@ type HashWriter interface {
 type TokenHandler struct {
 	cfg       TokenHandlerConfig
 	hashSlots chan struct{}
+	devices   *deviceCookies
+	// proxyWarning warns once about forwarding headers when ClientAddr is
+	// the default; nil otherwise.
+	proxyWarning *sync.Once
 	// pause waits for d or until ctx ends; tests replace it.
 	pause func(ctx context.Context, d time.Duration)
 }
@@ -184,8 +198,21 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if cfg.HashQueueWait == 0 {
 		cfg.HashQueueWait = 2 * time.Second
 	}
+	var proxyWarning *sync.Once
 	if cfg.ClientAddr == nil {
 		cfg.ClientAddr = RemoteAddr
+		proxyWarning = new(sync.Once)
+	}
+	if cfg.Guard == nil {
+		g, err := newMemGuard()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Guard = g
+	}
+	devices, err := newDeviceCookies(cfg.DeviceCookie, cfg.Now)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -199,7 +226,8 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = 2 * time.Second
 	}
-	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx}, nil
+	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx,
+		devices: devices, proxyWarning: proxyWarning}, nil
 }
 
 func pauseCtx(ctx context.Context, d time.Duration) {
@@ -386,7 +414,7 @@ func (h *TokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var resp *tokenResponse
 	switch gt := form.Get("grant_type"); {
 	case gt == "password" || (gt == "" && !form.Has("grant_type") && !h.cfg.RequireGrantType):
-		resp, oerr = h.passwordGrant(r, form)
+		resp, oerr = h.passwordGrant(w, r, form)
 	case gt == "refresh_token":
 		resp, oerr = h.refreshGrant(r, form.Get("refresh_token"), form.Get("scope"), form.Has("scope"))
 	case gt == "":
@@ -433,7 +461,7 @@ func (h *TokenHandler) storeCtx(r *http.Request) (context.Context, context.Cance
 // passwordGrant authenticates the user. Every failure after the
 // parameters are read costs one password comparison and yields the same
 // response, so neither timing nor body tells unknown, disabled and wrong.
-func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenResponse, *Error) {
+func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, form url.Values) (*tokenResponse, *Error) {
 	username, pw := form.Get("username"), form.Get("password")
 	switch {
 	case username == "":
@@ -447,9 +475,9 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 	if !ok {
 		return nil, errMalformedScope
 	}
-	addr := h.cfg.ClientAddr(r)
+	addr := h.clientAddr(r)
 	ctx := r.Context()
-	attempt, oerr := h.beginAttempt(ctx, username, addr)
+	attempt, oerr := h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr, Device: h.devices.device(r, username)})
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -521,22 +549,43 @@ func (h *TokenHandler) passwordGrant(r *http.Request, form url.Values) (*tokenRe
 		return nil, errBadCredentials
 	}
 	if oerr == nil {
+		h.devices.issue(w, username)
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
 	}
 	return resp, oerr
+}
+
+// forwardingHeaders are the headers reverse proxies add to name the
+// client.
+var forwardingHeaders = []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"}
+
+// clientAddr returns the client address of r. With the default ClientAddr
+// it warns, once, when r came through a proxy: the connection's address
+// is then the proxy's, shared by every client.
+func (h *TokenHandler) clientAddr(r *http.Request) string {
+	if h.proxyWarning != nil {
+		for _, name := range forwardingHeaders {
+			if _, ok := r.Header[name]; ok {
+				h.proxyWarning.Do(func() {
+					h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn,
+						"jwtkit: a login request carries "+name+" but TokenHandlerConfig.ClientAddr is the connection address; "+
+							"behind a reverse proxy every client shares the proxy's login budget: set ClientAddr to authserver.TrustedProxyAddr")
+				})
+				break
+			}
+		}
+	}
+	return h.cfg.ClientAddr(r)
 }
 
 // errRevokedDuringLogin marks a login whose session a RevokeAll revoked
 // while it was being created; the client gets errBadCredentials.
 var errRevokedDuringLogin = &Error{}
 
-// beginAttempt asks the guard, if any, to let a login attempt through. It
-// returns nil (nothing to end) without a guard.
-func (h *TokenHandler) beginAttempt(ctx context.Context, username, addr string) (*Attempt, *Error) {
-	if h.cfg.Guard == nil {
-		return nil, nil
-	}
-	attempt, err := h.cfg.Guard.Begin(ctx, username, addr)
+// beginAttempt asks the guard to let a login attempt through.
+func (h *TokenHandler) beginAttempt(ctx context.Context, l Login) (*Attempt, *Error) {
+	addr := l.ClientAddr
+	attempt, err := h.cfg.Guard.Begin(ctx, l)
 	var te *ThrottledError
 	switch {
 	case err == nil:
@@ -560,9 +609,6 @@ func (h *TokenHandler) beginAttempt(ctx context.Context, username, addr string) 
 // StoreTimeout): a client that hangs up must not keep its failure from
 // being counted, nor its place from being given back.
 func (h *TokenHandler) recordOutcome(ctx context.Context, end func(context.Context)) {
-	if h.cfg.Guard == nil {
-		return
-	}
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.StoreTimeout)
 	defer cancel()
 	end(octx)

@@ -1,9 +1,11 @@
 // Package redisthrottle is a login throttle whose state lives in Redis, so
-// that every instance of a service enforces one budget per account and per
-// client address. It applies the [throttle.Policy] of the in-memory
-// authserver/throttle: a lockout per account that grows with consecutive
-// failures and resets on success, and a rate limit per client address
-// (GCRA, from github.com/go-redis/redis_rate). Each attempt holds a place
+// that every instance of a service enforces the same budgets per account
+// and per client address. It applies the [throttle.Policy] of the
+// in-memory authserver/throttle: a lockout per failure budget that grows
+// with consecutive failures and resets on success (the account's shared
+// budget, and one of their own for clients that logged in before), and a
+// rate limit per client address (GCRA, from
+// github.com/go-redis/redis_rate). Each attempt holds a place
 // in its account's budget from Begin until it is ended, so concurrent
 // guesses, even spread over instances, get no more attempts than guesses
 // made one after another.
@@ -59,6 +61,7 @@ type Throttle struct {
 	// policyArgs is the ARGV of the scripts after the time, fixed by the
 	// policy.
 	policyArgs []any
+	trustFor   time.Duration
 }
 
 var _ authserver.LoginGuard = (*Throttle)(nil)
@@ -106,6 +109,7 @@ func New(client redis.UniversalClient, cfg Config) (*Throttle, error) {
 		policyArgs: []any{p.ForgetAfter.Milliseconds(), p.LockAfter - 1,
 			p.BaseLockout.Milliseconds(), p.MaxLockout.Milliseconds(),
 			max(p.AttemptTimeout.Milliseconds(), 1), ttl.Milliseconds()},
+		trustFor: p.TrustFor,
 	}, nil
 }
 
@@ -232,20 +236,34 @@ func (t *Throttle) args() []any {
 
 // Begin lets the attempt through, or refuses it with an
 // *authserver.ThrottledError. An attempt let through counts against the
-// client address's budget (per /64 for IPv6) and holds a place in the
-// account's budget until it is ended. Begin fails when Redis cannot
+// client address's budget (per /64 for IPv6) and holds a place in its
+// failure budget until it is ended: the account's shared budget, or the
+// client's own when it presents a device cookie or its address logged in
+// to the account within Policy.TrustFor. Begin fails when Redis cannot
 // answer.
-func (t *Throttle) Begin(ctx context.Context, username, addr string) (*authserver.Attempt, error) {
+func (t *Throttle) Begin(ctx context.Context, l authserver.Login) (*authserver.Attempt, error) {
+	addrKey := loginpolicy.AddrKey(l.ClientAddr)
 	// The address first: a client over its own budget must not hold
 	// places in the budget of the account it targets, even briefly.
-	res, err := t.limiter.Allow(ctx, t.key("addr", loginpolicy.AddrKey(addr)), t.addrLim)
+	res, err := t.limiter.Allow(ctx, t.key("addr", addrKey), t.addrLim)
 	if err != nil {
 		return nil, fmt.Errorf("redisthrottle: %w", err)
 	}
 	if res.Allowed == 0 {
 		return nil, &authserver.ThrottledError{RetryAfter: max(res.RetryAfter, time.Millisecond)}
 	}
-	acct := t.key("acct", username)
+	trustKey := t.key("trust", loginpolicy.TrustKey(l.Username, addrKey))
+	trusted := false
+	if l.Device == "" {
+		until, err := t.client.Get(ctx, trustKey).Int64()
+		switch {
+		case err == nil:
+			trusted = t.now().UnixMilli() < until
+		case !errors.Is(err, redis.Nil):
+			return nil, fmt.Errorf("redisthrottle: %w", err)
+		}
+	}
+	acct := t.key("acct", loginpolicy.BudgetFor(l.Username, l.Device, addrKey, trusted).String())
 	r, err := beginScript.Run(ctx, t.client, []string{acct}, t.args()...).Int64Slice()
 	switch {
 	case err != nil:
@@ -268,6 +286,14 @@ func (t *Throttle) Begin(ctx context.Context, username, addr string) (*authserve
 		}
 		if err := s.Run(ctx, t.client, []string{acct}, append(t.args(), end)...).Err(); err != nil {
 			t.logger.LogAttrs(ctx, slog.LevelError, msg, slog.String("error", err.Error()))
+		}
+		if o == authserver.AttemptSucceeded {
+			// The value is the end of the trust on the policy's clock;
+			// the key's own expiry only cleans up, a minute later.
+			until := t.now().Add(t.trustFor)
+			if err := t.client.Set(ctx, trustKey, until.UnixMilli(), t.trustFor+time.Minute).Err(); err != nil {
+				t.logger.LogAttrs(ctx, slog.LevelError, "jwtkit: trusting a login address failed", slog.String("error", err.Error()))
+			}
 		}
 	}), nil
 }

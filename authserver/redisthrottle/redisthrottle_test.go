@@ -17,6 +17,7 @@ import (
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/authserver/throttle"
 	"github.com/jwtkit/jwtkit/authserver/throttletest"
+	"github.com/jwtkit/jwtkit/internal/loginpolicy"
 	"github.com/jwtkit/jwtkit/internal/testenv"
 	"github.com/jwtkit/jwtkit/jwt/jwttest"
 )
@@ -66,7 +67,7 @@ func TestThrottle_Conformance(t *testing.T) {
 
 func mustBegin(t *testing.T, g authserver.LoginGuard, user, addr string) *authserver.Attempt {
 	t.Helper()
-	a, err := g.Begin(t.Context(), user, addr)
+	a, err := g.Begin(t.Context(), authserver.Login{Username: user, ClientAddr: addr})
 	if err != nil {
 		t.Fatalf("Begin(%q, %q): %v", user, addr, err)
 	}
@@ -75,7 +76,7 @@ func mustBegin(t *testing.T, g authserver.LoginGuard, user, addr string) *authse
 
 func waitOf(t *testing.T, g authserver.LoginGuard, user, addr string) time.Duration {
 	t.Helper()
-	_, err := g.Begin(t.Context(), user, addr)
+	_, err := g.Begin(t.Context(), authserver.Login{Username: user, ClientAddr: addr})
 	var te *authserver.ThrottledError
 	if !errors.As(err, &te) {
 		t.Fatalf("Begin(%q, %q): %v, want a ThrottledError", user, addr, err)
@@ -147,7 +148,7 @@ func TestThrottle_AccountKeyLifetime(t *testing.T) {
 	client, prefix := newClient(t)
 	th := mustNew(t, client, prefix, policy)
 	ctx := t.Context()
-	acct := th.key("acct", "bob")
+	acct := th.key("acct", loginpolicy.BudgetFor("bob", "", "10.0.0.1", false).String())
 	a := mustBegin(t, th, "bob", "10.0.0.1")
 	if ttl, err := client.PTTL(ctx, acct).Result(); err != nil || ttl <= 0 || ttl > policy.AttemptTimeout {
 		t.Fatalf("account key TTL %v err %v, want (0, %v]", ttl, err, policy.AttemptTimeout)
@@ -167,7 +168,7 @@ func TestThrottle_RedisDownFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = th.Begin(t.Context(), "bob", "10.0.0.1")
+	_, err = th.Begin(t.Context(), authserver.Login{Username: "bob", ClientAddr: "10.0.0.1"})
 	if err == nil || errors.Is(err, authserver.ErrThrottled) {
 		t.Fatalf("Begin with Redis down: %v; want an error that is no refusal, so the login fails with 503", err)
 	}

@@ -53,16 +53,16 @@ func TestThrottle_AddressBucketRefills_E14(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	if _, err := th.Begin(ctx, "u1", "192.0.2.7"); err != nil {
+	if _, err := th.Begin(ctx, authserver.Login{Username: "u1", ClientAddr: "192.0.2.7"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = th.Begin(ctx, "u2", "192.0.2.7")
+	_, err = th.Begin(ctx, authserver.Login{Username: "u2", ClientAddr: "192.0.2.7"})
 	var te *authserver.ThrottledError
 	if !errors.As(err, &te) || te.RetryAfter != time.Second {
 		t.Fatalf("second attempt: %v, want a 1s ThrottledError", err)
 	}
 	clk.Advance(time.Second)
-	if _, err := th.Begin(ctx, "u2", "192.0.2.7"); err != nil {
+	if _, err := th.Begin(ctx, authserver.Login{Username: "u2", ClientAddr: "192.0.2.7"}); err != nil {
 		t.Fatalf("after the refill: %v", err)
 	}
 }
@@ -78,18 +78,18 @@ func TestThrottle_FloodKeepsLockedAccounts(t *testing.T) {
 	}
 	ctx := t.Context()
 	for range 6 {
-		a, err := th.Begin(ctx, "victim", "10.0.0.1")
+		a, err := th.Begin(ctx, authserver.Login{Username: "victim", ClientAddr: "10.0.0.1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		a.Failure(ctx)
 	}
 	for i := range 2000 {
-		if a, err := th.Begin(ctx, fmt.Sprint("u", i), fmt.Sprint("a", i)); err == nil {
+		if a, err := th.Begin(ctx, authserver.Login{Username: fmt.Sprint("u", i), ClientAddr: fmt.Sprint("a", i)}); err == nil {
 			a.Failure(ctx)
 		}
 	}
-	_, err = th.Begin(ctx, "victim", "10.0.0.1")
+	_, err = th.Begin(ctx, authserver.Login{Username: "victim", ClientAddr: "10.0.0.1"})
 	var te *authserver.ThrottledError
 	if !errors.As(err, &te) || te.RetryAfter != time.Second {
 		t.Fatalf("locked account after a flood of new keys: %v, want a 1s wait", err)
@@ -103,7 +103,7 @@ func ExampleNew() {
 	}
 	ctx := context.Background()
 	for i := range 3 {
-		attempt, err := guard.Begin(ctx, "bob", "192.0.2.1")
+		attempt, err := guard.Begin(ctx, authserver.Login{Username: "bob", ClientAddr: "192.0.2.1"})
 		var refused *authserver.ThrottledError
 		if errors.As(err, &refused) {
 			fmt.Printf("attempt %d: retry after %v\n", i+1, refused.RetryAfter.Round(time.Second))

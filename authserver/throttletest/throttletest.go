@@ -34,7 +34,7 @@ func BeginAll(t testing.TB, n int, username string, guards ...authserver.LoginGu
 	)
 	for i := range n {
 		wg.Go(func() {
-			a, err := guards[i%len(guards)].Begin(context.Background(), username, fmt.Sprintf("198.51.100.%d", i))
+			a, err := guards[i%len(guards)].Begin(context.Background(), authserver.Login{Username: username, ClientAddr: fmt.Sprintf("198.51.100.%d", i)})
 			var te *authserver.ThrottledError
 			switch {
 			case err == nil && a != nil:
@@ -73,6 +73,10 @@ func Run(t *testing.T, newGuard func(t *testing.T, p throttle.Policy) authserver
 		{"ReleaseGivesPlaceBack_E14", testReleaseGivesPlaceBack},
 		{"SecondEndIsNoOp", testSecondEndIsNoOp},
 		{"LateOutcomeEndsNoOtherAttempt", testLateOutcome},
+		{"TrustedAddressKeepsItsOwnBudget", testTrustedAddress},
+		{"DeviceKeepsItsOwnBudget", testDeviceBudget},
+		{"SharedBudgetCapsGuessesPerDayFrom1000Addresses", testDailyCap},
+		{"TrustLapses", testTrustLapses},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -94,16 +98,23 @@ type suite struct {
 // begin runs one Begin and returns the attempt, or the wait of a refusal.
 func begin(t *testing.T, g authserver.LoginGuard, user, addr string) (*authserver.Attempt, time.Duration) {
 	t.Helper()
-	a, err := g.Begin(t.Context(), user, addr)
+	return beginLogin(t, g, authserver.Login{Username: user, ClientAddr: addr})
+}
+
+// beginLogin runs one Begin for l and returns the attempt, or the wait of
+// a refusal.
+func beginLogin(t *testing.T, g authserver.LoginGuard, l authserver.Login) (*authserver.Attempt, time.Duration) {
+	t.Helper()
+	a, err := g.Begin(t.Context(), l)
 	if err == nil {
 		if a == nil {
-			t.Fatalf("Begin(%q, %q) let the attempt through with a nil Attempt", user, addr)
+			t.Fatalf("Begin(%+v) let the attempt through with a nil Attempt", l)
 		}
 		return a, 0
 	}
 	var te *authserver.ThrottledError
 	if !errors.As(err, &te) || !errors.Is(err, authserver.ErrThrottled) || te.RetryAfter <= 0 {
-		t.Fatalf("Begin(%q, %q): %v, want nil or a ThrottledError with a positive wait", user, addr, err)
+		t.Fatalf("Begin(%+v): %v, want nil or a ThrottledError with a positive wait", l, err)
 	}
 	return nil, te.RetryAfter
 }
@@ -311,4 +322,116 @@ func testLateOutcome(t *testing.T, s *suite) {
 	// must not give back another attempt's.
 	late.Release(ctx)
 	mustWait(t, g, "bob", "10.0.0.1", "third attempt in flight")
+}
+
+// attacker fails logins on user from address addr until the shared budget
+// is locked, and returns the lockout's wait.
+func lockShared(t *testing.T, s *suite, g authserver.LoginGuard, user, addr string) time.Duration {
+	t.Helper()
+	for i := 0; ; i++ {
+		a, wait := begin(t, g, user, addr)
+		if a == nil {
+			return wait
+		}
+		if i > 100 {
+			t.Fatal("the shared budget never locked")
+		}
+		a.Failure(t.Context())
+	}
+}
+
+// An address that logged in to the account keeps a budget of its own: an
+// attacker failing from another address cannot lock the user out of it,
+// and the user's own failures there do not unlock the attacker's.
+func testTrustedAddress(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Inf})
+	ctx := t.Context()
+	mustBegin(t, g, "bob", "203.0.113.5", "the user's login").Success(ctx)
+	lockShared(t, s, g, "bob", "198.51.100.66")
+	mustWait(t, g, "bob", "198.51.100.67", "another untrusted address while the account is locked")
+	mustBegin(t, g, "bob", "203.0.113.5", "the user, from the address that logged in before").Success(ctx)
+	// The user mistypes, then gets it right: still its own budget.
+	for i := range 3 {
+		mustBegin(t, g, "bob", "203.0.113.5", fmt.Sprintf("user's typo %d", i+1)).Failure(ctx)
+	}
+	mustBegin(t, g, "bob", "203.0.113.5", "the user after typos").Success(ctx)
+	mustWait(t, g, "bob", "198.51.100.66", "the attacker after the user's success")
+	// The trust is per account: the address is a stranger to others.
+	lockShared(t, s, g, "carol", "198.51.100.66")
+	mustWait(t, g, "carol", "203.0.113.5", "bob's address on carol's locked account")
+}
+
+// A client with a device cookie of the account keeps a budget of its own,
+// and a device that fails locks only itself.
+func testDeviceBudget(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Inf})
+	ctx := t.Context()
+	lockShared(t, s, g, "bob", "198.51.100.66")
+	device := authserver.Login{Username: "bob", ClientAddr: "192.0.2.200", Device: "dev-1"}
+	if a, wait := beginLogin(t, g, device); a == nil {
+		t.Fatalf("the user's device, from a new address, while the account is locked: refused for %v", wait)
+	} else {
+		a.Success(ctx)
+	}
+	// A stolen or mistyping device fails until it is locked itself...
+	for i := 0; ; i++ {
+		a, _ := beginLogin(t, g, device)
+		if a == nil {
+			break
+		}
+		if i > 100 {
+			t.Fatal("a failing device was never locked")
+		}
+		a.Failure(ctx)
+	}
+	// ... which leaves the user's other devices alone.
+	other := authserver.Login{Username: "bob", ClientAddr: "192.0.2.201", Device: "dev-2"}
+	if a, wait := beginLogin(t, g, other); a == nil {
+		t.Fatalf("another device of the user: refused for %v", wait)
+	}
+	// A device ID is an account's: the same ID on another account is
+	// another budget.
+	if a, wait := beginLogin(t, g, authserver.Login{Username: "carol", ClientAddr: "192.0.2.200", Device: "dev-1"}); a == nil {
+		t.Fatalf("bob's locked device ID on carol's account: refused for %v", wait)
+	}
+}
+
+// However many addresses guess, the shared budget of an account lets
+// fewer than 100 failures through in 24 hours (NIST SP 800-63B), and the
+// user's trusted address still gets in at the end.
+func testDailyCap(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Inf})
+	ctx := t.Context()
+	mustBegin(t, g, "bob", "203.0.113.5", "the user's login").Success(ctx)
+	start := s.clk.Now()
+	failures, refusals, userIn := 0, 0, 0
+	for i := 0; s.clk.Now().Sub(start) < 24*time.Hour; i++ {
+		addr := fmt.Sprintf("198.51.%d.%d", 100+i/250%4, i%250)
+		a, wait := begin(t, g, "bob", addr)
+		if a == nil {
+			refusals++
+			// The user tries too, every time the attacker is refused.
+			mustBegin(t, g, "bob", "203.0.113.5", "the user during the attack").Success(ctx)
+			userIn++
+			s.clk.Advance(wait)
+			continue
+		}
+		a.Failure(ctx)
+		failures++
+	}
+	t.Logf("24 h from 1,000 addresses: %d failures let through, %d refusals, the user got in %d of %d times", failures, refusals, userIn, refusals)
+	if failures >= 100 {
+		t.Fatalf("%d failures in 24 hours, want fewer than 100", failures)
+	}
+}
+
+// The trust in an address ends TrustFor after its last success.
+func testTrustLapses(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Inf, TrustFor: time.Hour, MaxLockout: 2 * time.Hour, BaseLockout: 2 * time.Hour, LockAfter: 1})
+	ctx := t.Context()
+	mustBegin(t, g, "bob", "203.0.113.5", "the user's login").Success(ctx)
+	lockShared(t, s, g, "bob", "198.51.100.66")
+	mustBegin(t, g, "bob", "203.0.113.5", "the trusted address within the hour").Release(ctx)
+	s.clk.Advance(time.Hour)
+	mustWait(t, g, "bob", "203.0.113.5", "the once trusted address after an hour")
 }

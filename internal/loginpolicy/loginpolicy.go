@@ -6,6 +6,7 @@
 package loginpolicy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -28,6 +29,18 @@ const (
 	DefaultAddrInterval   = 3 * time.Second
 	DefaultAddrBurst      = 20
 	DefaultAttemptTimeout = time.Minute
+	DefaultTrustFor       = 30 * 24 * time.Hour
+)
+
+// Outcome is how an attempt ended; its values are those of
+// authserver.Outcome.
+type Outcome int
+
+// The outcomes.
+const (
+	Released Outcome = iota
+	Failed
+	Succeeded
 )
 
 // Policy is throttle.Policy; see its fields' documentation.
@@ -39,6 +52,7 @@ type Policy struct {
 	AddrRate       rate.Limit
 	AddrBurst      int
 	AttemptTimeout time.Duration
+	TrustFor       time.Duration
 	Now            func() time.Time
 }
 
@@ -57,6 +71,7 @@ func (p Policy) Resolve() (Policy, error) {
 		{"AddrRate", p.AddrRate < 0},
 		{"AddrBurst", p.AddrBurst < 0},
 		{"AttemptTimeout", p.AttemptTimeout < 0},
+		{"TrustFor", p.TrustFor < 0},
 	} {
 		if f.neg {
 			return Policy{}, fmt.Errorf("%w: negative %s", ErrInvalid, f.name)
@@ -82,6 +97,9 @@ func (p Policy) Resolve() (Policy, error) {
 	}
 	if p.AttemptTimeout == 0 {
 		p.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if p.TrustFor == 0 {
+		p.TrustFor = DefaultTrustFor
 	}
 	if p.Now == nil {
 		p.Now = time.Now
@@ -119,6 +137,43 @@ func (p Policy) LockoutAfter(failures int) time.Duration {
 // resolved policy.
 func (p Policy) InFlightLimit(failures int) int {
 	return max(p.LockAfter-failures, 1)
+}
+
+// Budget names the failure budget an attempt draws on. Attempts from
+// clients that logged in to the account before (Kind "device" with the
+// device cookie's ID, or "addr" with the address key) each have a budget
+// of their own, so that an attacker failing from elsewhere cannot lock
+// them out; every other attempt on the account shares the account's budget
+// (Kind "").
+type Budget struct {
+	Username string
+	Kind     string
+	ID       string
+}
+
+// BudgetFor returns the budget of an attempt on username by the client
+// with the given device ID (may be "") from the address key addrKey,
+// trusted reporting whether that address logged in to the account before.
+func BudgetFor(username, device, addrKey string, trusted bool) Budget {
+	switch {
+	case device != "":
+		return Budget{Username: username, Kind: "device", ID: device}
+	case trusted:
+		return Budget{Username: username, Kind: "addr", ID: addrKey}
+	}
+	return Budget{Username: username}
+}
+
+// String returns a text naming b unambiguously (a length prefixes the
+// username, and the kind comes first), for hashing into a storage key.
+func (b Budget) String() string {
+	return fmt.Sprintf("%s|%d:%s|%s", cmp.Or(b.Kind, "account"), len(b.Username), b.Username, b.ID)
+}
+
+// TrustKey returns a text naming the pair (username, address key)
+// unambiguously, for hashing into a storage key.
+func TrustKey(username, addrKey string) string {
+	return fmt.Sprintf("%d:%s|%s", len(username), username, addrKey)
 }
 
 // AddrKey returns the key under which a client address is rate limited:

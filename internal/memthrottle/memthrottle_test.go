@@ -1,25 +1,28 @@
-package throttle
+package memthrottle
 
 import (
-	"context"
+	"cmp"
 	"fmt"
 	"strconv"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/jwtkit/jwtkit/internal/loginpolicy"
 )
 
-// frozen returns a throttle on a clock that never moves.
-func frozen(t testing.TB, cfg Config) *Throttle {
+// frozen returns a throttle holding at most maxEntries entries on a clock
+// that never moves.
+func frozen(t testing.TB, p loginpolicy.Policy, maxEntries int) *Throttle {
 	t.Helper()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg.Policy.Now = func() time.Time { return now }
-	th, err := New(cfg)
+	p.Now = func() time.Time { return now }
+	p, err := p.Resolve()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return th
+	return New(p, cmp.Or(maxEntries, DefaultMaxEntries))
 }
 
 func (t *Throttle) entries() int {
@@ -30,11 +33,10 @@ func (t *Throttle) entries() int {
 
 func TestThrottle_BoundedMemory(t *testing.T) {
 	t.Parallel()
-	th := frozen(t, Config{MaxEntries: 100})
-	ctx := context.Background()
+	th := frozen(t, loginpolicy.Policy{}, 100)
 	for i := range 1000 {
-		if a, err := th.Begin(ctx, fmt.Sprint("u", i), fmt.Sprint("a", i)); err == nil {
-			a.Failure(ctx)
+		if end, wait := th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("a", i)); wait == 0 {
+			end(loginpolicy.Failed)
 		}
 	}
 	if n := th.entries(); n > 100 {
@@ -45,14 +47,13 @@ func TestThrottle_BoundedMemory(t *testing.T) {
 func TestThrottle_EvictsInBatches(t *testing.T) {
 	t.Parallel()
 	const maxEntries, batch = 400, 400 / 8
-	th := frozen(t, Config{MaxEntries: maxEntries})
-	ctx := context.Background()
+	th := frozen(t, loginpolicy.Policy{}, maxEntries)
 	const ops = 5000
 	full, prev := 0, 0
 	for i := range ops {
 		// Nothing lapses on the frozen clock: every entry is live. Each
 		// Begin adds an address bucket and an account.
-		_, _ = th.Begin(ctx, fmt.Sprint("u", i), fmt.Sprint("a", i))
+		_, _ = th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("a", i))
 		n := th.entries()
 		switch {
 		case n > maxEntries:
@@ -75,14 +76,13 @@ func TestThrottle_EvictsInBatches(t *testing.T) {
 // An account whose attempts all ended without failures is forgotten.
 func TestThrottle_IdleAccountsAreDropped(t *testing.T) {
 	t.Parallel()
-	th := frozen(t, Config{Policy: Policy{AddrRate: rate.Inf}})
-	ctx := context.Background()
-	a, _ := th.Begin(ctx, "bob", "10.0.0.1")
-	b, _ := th.Begin(ctx, "bob", "10.0.0.1")
-	a.Release(ctx)
-	b.Success(ctx)
+	th := frozen(t, loginpolicy.Policy{AddrRate: rate.Inf}, 0)
+	a, _ := th.Begin("bob", "", "10.0.0.1")
+	b, _ := th.Begin("bob", "", "10.0.0.1")
+	a(loginpolicy.Released)
+	b(loginpolicy.Succeeded)
 	th.mu.Lock()
-	_, kept := th.accounts["bob"]
+	_, kept := th.budgets[loginpolicy.BudgetFor("bob", "", "10.0.0.1", false)]
 	th.mu.Unlock()
 	if kept {
 		t.Error("account with nothing in flight and no failures still held")
@@ -96,16 +96,15 @@ func TestThrottle_IdleAccountsAreDropped(t *testing.T) {
 func BenchmarkThrottle_FullCapacity(b *testing.B) {
 	for _, size := range []int{1_000, 10_000, 100_000} {
 		b.Run(fmt.Sprint("entries=", size), func(b *testing.B) {
-			th := frozen(b, Config{MaxEntries: size})
-			ctx := context.Background()
+			th := frozen(b, loginpolicy.Policy{}, size)
 			i := 0
 			for th.entries() < size {
-				_, _ = th.Begin(ctx, "u"+strconv.Itoa(i), "a"+strconv.Itoa(i))
+				_, _ = th.Begin("u"+strconv.Itoa(i), "", "a"+strconv.Itoa(i))
 				i++
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = th.Begin(ctx, "u"+strconv.Itoa(i), "a"+strconv.Itoa(i))
+				_, _ = th.Begin("u"+strconv.Itoa(i), "", "a"+strconv.Itoa(i))
 				i++
 			}
 		})

@@ -1,0 +1,136 @@
+package authserver
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DeviceCookieConfig turns on device cookies (OWASP, "Slow Down Online
+// Guessing Attacks with Device Cookies"). After a successful password
+// login the browser receives a signed cookie bound to the username; a
+// later login of that account presenting it draws on a failure budget of
+// its own (Login.Device), so an attacker guessing from elsewhere can lock
+// the account's shared budget but not this browser out of it.
+//
+// The cookie proves only an earlier successful login, never an identity:
+// it grants no access and skips no password check. One cookie is kept
+// per browser, for the account that logged in last.
+type DeviceCookieConfig struct {
+	// Key signs the cookies: at least 32 random bytes, the same on every
+	// instance, and not the key of any token. Required.
+	Key []byte
+	// Name is the cookie's name. Default: "__Host-jwtkit-device", a name
+	// browsers accept only with Secure, Path=/ and no Domain, so that no
+	// subdomain and no plain-http page can set it.
+	Name string
+	// MaxAge is how long a device stays known. Default: 180 days.
+	MaxAge time.Duration
+	// Insecure drops the Secure attribute (and the default name's
+	// __Host- prefix) for plain-http development on loopback. Never in
+	// production: the cookie would travel in clear text.
+	Insecure bool
+}
+
+const (
+	defaultDeviceCookie = "__Host-jwtkit-device"
+	// deviceLabel separates the cookie's MAC from any other use of Key.
+	deviceLabel = "jwtkit device cookie v1"
+)
+
+// deviceCookies issues and checks device cookies.
+type deviceCookies struct {
+	key      []byte
+	name     string
+	maxAge   time.Duration
+	insecure bool
+	now      func() time.Time
+}
+
+func newDeviceCookies(c *DeviceCookieConfig, now func() time.Time) (*deviceCookies, error) {
+	if c == nil {
+		return nil, nil
+	}
+	if len(c.Key) < 32 {
+		return nil, fmt.Errorf("%w: DeviceCookieConfig.Key needs at least 32 bytes", ErrConfig)
+	}
+	if c.MaxAge < 0 {
+		return nil, fmt.Errorf("%w: negative DeviceCookieConfig.MaxAge", ErrConfig)
+	}
+	d := &deviceCookies{key: append([]byte(nil), c.Key...), name: c.Name, maxAge: c.MaxAge, insecure: c.Insecure, now: now}
+	if d.maxAge == 0 {
+		d.maxAge = 180 * 24 * time.Hour
+	}
+	if d.name == "" {
+		d.name = defaultDeviceCookie
+		if d.insecure {
+			d.name = strings.TrimPrefix(defaultDeviceCookie, "__Host-")
+		}
+	}
+	if d.insecure && (strings.HasPrefix(d.name, "__Host-") || strings.HasPrefix(d.name, "__Secure-")) {
+		return nil, fmt.Errorf("%w: a __Host- or __Secure- cookie needs Secure; drop the prefix with Insecure", ErrConfig)
+	}
+	return d, nil
+}
+
+// mac signs a device ID, expiry and username.
+func (d *deviceCookies) mac(id, exp, username string) []byte {
+	m := hmac.New(sha256.New, d.key)
+	for _, s := range []string{deviceLabel, id, exp, username} {
+		m.Write([]byte(s))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
+}
+
+// device returns the device ID of r's device cookie when it is valid,
+// unexpired and bound to username; "" otherwise.
+func (d *deviceCookies) device(r *http.Request, username string) string {
+	if d == nil {
+		return ""
+	}
+	c, err := r.Cookie(d.name)
+	if err != nil || len(c.Value) > 200 {
+		return ""
+	}
+	id, rest, ok1 := strings.Cut(c.Value, ".")
+	exp, sig, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 {
+		return ""
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, d.mac(id, exp, username)) {
+		return ""
+	}
+	end, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || !d.now().Before(time.Unix(end, 0)) {
+		return ""
+	}
+	return id
+}
+
+// issue sets a new device cookie for username on w.
+func (d *deviceCookies) issue(w http.ResponseWriter, username string) {
+	if d == nil {
+		return
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	id := base64.RawURLEncoding.EncodeToString(b[:])
+	exp := strconv.FormatInt(d.now().Add(d.maxAge).Unix(), 10)
+	http.SetCookie(w, &http.Cookie{
+		Name:     d.name,
+		Value:    id + "." + exp + "." + base64.RawURLEncoding.EncodeToString(d.mac(id, exp, username)),
+		Path:     "/",
+		MaxAge:   int(d.maxAge / time.Second),
+		HttpOnly: true,
+		Secure:   !d.insecure,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
