@@ -118,6 +118,10 @@ type TokenHandlerConfig struct {
 	// ErrorWriter writes error answers of every endpoint of the handler.
 	// Default: DefaultErrorWriter.
 	ErrorWriter ErrorWriter
+	// Cookies, when set, enables browser sessions: the endpoints of
+	// CookieHandler, which keep the refresh token in an HttpOnly cookie.
+	// It needs Refresh. Default: nil (CookieHandler answers 404).
+	Cookies *CookieConfig
 }
 
 // HashWriter stores a user's new password hash: the one write the token
@@ -137,6 +141,7 @@ type HashWriter interface {
 type TokenHandler struct {
 	cfg       TokenHandlerConfig
 	hashSlots chan struct{}
+	cookies   *cookieSessions // nil without TokenHandlerConfig.Cookies
 	// pause waits for d or until ctx ends; tests replace it.
 	pause func(ctx context.Context, d time.Duration)
 }
@@ -195,7 +200,11 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = 2 * time.Second
 	}
-	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx}, nil
+	cookies, err := newCookieSessions(cfg.Cookies, cfg.Refresh != nil)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx, cookies: cookies}, nil
 }
 
 func pauseCtx(ctx context.Context, d time.Duration) {
