@@ -303,9 +303,11 @@ func TestCookieReplayEndsTheSessionAndClearsTheCookie(t *testing.T) {
 	}
 }
 
-func TestCookieConcurrentTabsWithinGraceKeepTheSession(t *testing.T) {
-	// Two tabs sent the same cookie at once: with a grace window the second
-	// rotation is a retry, not reuse; a replay after the window still is.
+func TestCookieGraceRetryKeepsTheSessionAndLaterReplayEndsIt(t *testing.T) {
+	// A client lost the response to a refresh and sends the same cookie
+	// again: with a grace window that is a retry, not reuse, and the
+	// retry's cookie is the current one; a replay after the window still
+	// ends the session.
 	synctest.Test(t, func(t *testing.T) {
 		cs := newCookieSiteOn(t, newFixture(t), authserver.CookieConfig{}, func(c *authserver.TokenHandlerConfig) {
 			c.Grace = 10 * time.Second
