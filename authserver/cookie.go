@@ -249,7 +249,6 @@ func (h *TokenHandler) cookieRefresh(w http.ResponseWriter, r *http.Request) {
 
 func (h *TokenHandler) cookieLogout(w http.ResponseWriter, r *http.Request) {
 	c := h.cookies
-	c.clear(w) // whatever happens below, the browser forgets the session
 	ctx := r.Context()
 	ended := false
 	if raw, oerr := c.refreshCookie(r); oerr == nil {
@@ -276,6 +275,9 @@ func (h *TokenHandler) cookieLogout(w http.ResponseWriter, r *http.Request) {
 			ended = true
 		}
 	}
+	// After a store failure (503 above) the cookies stay, so that the
+	// logout can be retried; from here on the browser forgets them.
+	c.clear(w)
 	if !ended {
 		h.writeError(w, r, errNoSession)
 		return

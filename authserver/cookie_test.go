@@ -1,6 +1,7 @@
 package authserver_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jwtkit/jwtkit/authserver"
+	"github.com/jwtkit/jwtkit/store"
 )
 
 // cookieSite is a service with the JSON endpoints and browser sessions
@@ -425,4 +427,24 @@ func TestJSONEndpointsNeverReadSessionCookies(t *testing.T) {
 		}
 	}
 	cs.expectSession(cs.send("/session/refresh", s, sameOrigin), s)
+}
+
+// revokeDown is a refresh store whose RevokeFamily fails.
+type revokeDown struct{ store.RefreshTokens }
+
+func (revokeDown) RevokeFamily(context.Context, string, string) error { return store.ErrUnavailable }
+
+func TestCookieLogoutThatFailsKeepsTheCookiesForARetry(t *testing.T) {
+	f := newFixture(t)
+	cs := newCookieSite(t, f, authserver.CookieConfig{}, func(c *authserver.TokenHandlerConfig) {
+		c.Refresh = revokeDown{f.store}
+	})
+	s := cs.login()
+	resp := cs.send("/session/logout", s, sameOrigin)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("logout with the store down: %d", resp.StatusCode)
+	}
+	if len(resp.Cookies()) != 0 {
+		t.Errorf("a failed logout cleared the cookies: %v", resp.Header.Values("Set-Cookie"))
+	}
 }
