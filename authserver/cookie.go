@@ -137,7 +137,7 @@ var (
 		Description: "cookies without Secure are served to loopback hosts only", Detail: "Forbidden"}
 	errTwoCookies = &Error{Status: http.StatusBadRequest, Code: "invalid_request",
 		Description: "more than one refresh cookie", Detail: "Invalid request: more than one refresh cookie"}
-	errNoCookie = &Error{Status: http.StatusUnauthorized, Code: "invalid_grant",
+	errNoCookie = &Error{Status: http.StatusBadRequest, Code: "invalid_grant",
 		Description: "no session cookie", Detail: "Not authenticated"}
 )
 

@@ -344,6 +344,9 @@ func TestCookieLogoutEndsTheSessionAndClearsTheCookies(t *testing.T) {
 		t.Fatalf("repeated logout: %d", resp.StatusCode)
 	}
 	checkCleared(t, resp, cs.name)
+	if resp := cs.send("/session/refresh", nil, sameOrigin); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("refresh without a cookie: %d", resp.StatusCode)
+	}
 	resp = cs.send("/session/logout", nil, sameOrigin)
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("logout without a session: %d", resp.StatusCode)
