@@ -132,10 +132,16 @@ func TestBrowserSession(t *testing.T) {
 
 	t.Run("logout ends the session in every tab", func(t *testing.T) {
 		a.t, b.t = t, t
+		// Tab b's access token, as it sends it (the page keeps it in
+		// memory only).
+		bAccess := b.bearerAfterReload(base + "/users/me")
 		old := a.cookies(base + "/session/")[refreshCookie]
 		a.do(chromedp.Click(chromedp.ID("logout")))
 		a.waitState("signed-out")
 		b.waitState("signed-out") // told by the other tab
+		if status := getStatus(t, base+"/users/me", bAccess); status != http.StatusUnauthorized {
+			t.Errorf("tab b's access token after the logout in tab a: %d, want 401", status)
+		}
 		if _, ok := a.cookies(base + "/session/")[refreshCookie]; ok {
 			t.Error("the refresh cookie outlived the logout")
 		}
@@ -287,4 +293,46 @@ func (b *tab) visit(page, target string) int {
 		}
 	}
 	return 0
+}
+
+// bearerAfterReload reloads the tab and returns the Authorization header
+// of its first request to url.
+func (b *tab) bearerAfterReload(url string) string {
+	b.t.Helper()
+	ctx, cancel := b.wait()
+	defer cancel()
+	requests := chromedp.Events(ctx, network.RequestWillBeSent)
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		b.t.Fatal(err)
+	}
+	for ev, err := range requests {
+		if err != nil {
+			b.t.Fatalf("waiting for a request to %s: %v", url, err)
+		}
+		if ev.Request.URL == url {
+			auth, _ := ev.Request.Headers["Authorization"].(string)
+			if !strings.HasPrefix(auth, "Bearer ") {
+				b.t.Fatalf("request to %s without a bearer token", url)
+			}
+			b.waitState("signed-in")
+			return auth
+		}
+	}
+	return ""
+}
+
+// getStatus sends GET url with the Authorization header auth.
+func getStatus(t *testing.T, url, auth string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
