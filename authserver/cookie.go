@@ -144,8 +144,9 @@ var (
 // CookieHandler serves browser sessions under TokenHandlerConfig.Cookies.Path:
 //
 //	POST login    username, password (and scope) as a form: starts a
-//	              session, sets the cookies, answers like the token
-//	              endpoint without refresh_token, plus csrf_token
+//	              session (ending the one of a refresh cookie sent along),
+//	              sets the cookies, answers like the token endpoint
+//	              without refresh_token, plus csrf_token
 //	POST refresh  rotates the refresh cookie and answers the same way
 //	POST logout   ends the session of the refresh cookie (and of a bearer
 //	              access token in Authorization), and clears the cookies
@@ -217,6 +218,13 @@ func (h *TokenHandler) cookieLogin(w http.ResponseWriter, r *http.Request) {
 	if oerr != nil {
 		h.writeError(w, r, oerr)
 		return
+	}
+	// The new cookie replaces any earlier session of this browser; end
+	// that one too rather than leave it alive and unreachable.
+	if raw, oerr := h.cookies.refreshCookie(r); oerr == nil {
+		if cl, err := h.cfg.Verifier.VerifyRefresh(r.Context(), raw); err == nil {
+			_ = h.revokeFamily(r, cl.Subject, cl.FamilyID) // logged; the new session stands either way
+		}
 	}
 	h.writeCookieSession(w, r, resp, csrf.NewToken())
 }

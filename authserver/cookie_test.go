@@ -451,3 +451,15 @@ func TestCookieLogoutThatFailsKeepsTheCookiesForARetry(t *testing.T) {
 		t.Errorf("a failed logout cleared the cookies: %v", resp.Header.Values("Set-Cookie"))
 	}
 }
+
+func TestCookieLoginEndsTheSessionItReplaces(t *testing.T) {
+	cs := newCookieSite(t, newFixture(t), authserver.CookieConfig{}, nil)
+	old := cs.login()
+	b := sameOrigin
+	b.body = url.Values{"username": {johnName}, "password": {johnPassword}}.Encode()
+	fresh := cs.expectSession(cs.send("/session/login", old, b), nil)
+	if resp := cs.send("/session/refresh", old, sameOrigin); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("the replaced session still refreshes: %d", resp.StatusCode)
+	}
+	cs.expectSession(cs.send("/session/refresh", fresh, sameOrigin), fresh)
+}
