@@ -17,8 +17,8 @@ import (
 // CookieConfig configures browser sessions, served by
 // [TokenHandler.CookieHandler]. The refresh token travels only in an
 // HttpOnly cookie, so page scripts (and an XSS) never read it; the access
-// token is returned in the body for the page to keep in memory, or with
-// AccessCookie in a cookie too.
+// token is returned in the body for the page to keep in memory, or, with
+// AccessCookie, in a cookie instead.
 //
 // Cookie names carry a prefix that browsers enforce: a __Host- or
 // __Secure- cookie is accepted only from a secure origin with the Secure
@@ -26,9 +26,12 @@ import (
 // sibling subdomain can set it. The refresh cookie's Path is the handler's
 // Path, so that it reaches only the three endpoints that read it, never
 // the API's handlers and logs; __Host- would force Path=/, so under any
-// other Path it is __Secure-jwtkit-refresh (a sibling subdomain could then
-// set a second cookie of that name: a request carrying two is refused).
-// With Path "/" it is __Host-jwtkit-refresh. The access and CSRF cookies
+// other Path it is __Secure-jwtkit-refresh. What that gives up: a sibling
+// subdomain served over https could set a cookie of that name. Next to the
+// browser's own it only makes requests carry two, which are refused; in a
+// browser without a session it would plant the sibling's session. Where
+// sibling subdomains are not trusted, use Path "/": the refresh cookie is
+// then __Host-jwtkit-refresh and travels with every request to the host. The access and CSRF cookies
 // are read across the site and take Path=/ and __Host-:
 //
 //	__Secure-jwtkit-refresh (or __Host-)  refresh token, Path = CookieConfig.Path
@@ -47,8 +50,8 @@ type CookieConfig struct {
 	// SameSite is http.SameSiteStrictMode or http.SameSiteLaxMode; None
 	// is refused. Default: Strict.
 	SameSite http.SameSite
-	// AccessCookie delivers the access token in a cookie as well, and
-	// leaves it out of the response body; give middleware the cookie with
+	// AccessCookie delivers the access token in a cookie instead of the
+	// response body; give middleware the cookie with
 	// middleware.WithCookie. Default: false (the body carries it).
 	AccessCookie bool
 	// TrustedOrigins ("https://app.example.com") may send cross-origin
