@@ -14,6 +14,13 @@
 //	mux.Handle("POST /refresh", tokens.RefreshHandler())
 //	mux.Handle("POST /logout", tokens.LogoutHandler())
 //
+// # Browser sessions
+//
+// With TokenHandlerConfig.Cookies, [TokenHandler.CookieHandler] serves
+// browser apps: the refresh token travels only in an HttpOnly cookie,
+// and every request passes CSRF protection (see [CookieConfig]). The
+// endpoints above never read cookies, so JSON clients are unaffected.
+//
 // # Responses
 //
 // The token endpoint answers RFC 6749 §5.1 and §5.2 bodies (plus the

@@ -128,6 +128,10 @@ type TokenHandlerConfig struct {
 	// ErrorWriter writes error answers of every endpoint of the handler.
 	// Default: DefaultErrorWriter.
 	ErrorWriter ErrorWriter
+	// Cookies, when set, enables browser sessions: the endpoints of
+	// CookieHandler, which keep the refresh token in an HttpOnly cookie.
+	// It needs Refresh. Default: nil (CookieHandler answers 404).
+	Cookies *CookieConfig
 }
 
 // HashWriter stores a user's upgraded password hash: the one write the
@@ -155,6 +159,7 @@ type TokenHandler struct {
 	// proxyWarning warns once about forwarding headers when ClientAddr is
 	// the default; nil otherwise.
 	proxyWarning *sync.Once
+	cookies   *cookieSessions // nil without TokenHandlerConfig.Cookies
 	// pause waits for d or until ctx ends; tests replace it.
 	pause func(ctx context.Context, d time.Duration)
 }
@@ -226,8 +231,12 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = 2 * time.Second
 	}
+	cookies, err := newCookieSessions(cfg.Cookies, cfg.Refresh != nil)
+	if err != nil {
+		return nil, err
+	}
 	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx,
-		devices: devices, proxyWarning: proxyWarning}, nil
+		devices: devices, proxyWarning: proxyWarning, cookies: cookies}, nil
 }
 
 func pauseCtx(ctx context.Context, d time.Duration) {

@@ -34,6 +34,7 @@ type options struct {
 	maxHeader    int
 	storeTimeout time.Duration
 	tokenCache   *TokenCache
+	cookie       *cookieAuth // WithCookie
 }
 
 // WithUsers loads the user named by the token's sub (a user ID) on every
@@ -137,6 +138,9 @@ func NewAuthenticator(v AccessVerifier, opts ...Option) (*Authenticator, error) 
 		local := one.Issuer()
 		a.opts.userMapping = func(iss, sub string) (string, bool) { return sub, iss == local }
 	}
+	if err := a.opts.initCookie(); err != nil {
+		return nil, err
+	}
 	if a.opts.onError == nil {
 		a.opts.onError = NewErrorHandler(a.opts.realm)
 	}
@@ -153,12 +157,14 @@ func NewAuthenticator(v AccessVerifier, opts ...Option) (*Authenticator, error) 
 // user when the Authenticator loads users. The error wraps one of the
 // package sentinels (and the underlying jwt or store error).
 func (a *Authenticator) Authenticate(r *http.Request) (*jwt.Claims, *store.User, error) {
-	raw, claims, err := a.bearerToken(r)
+	raw, claims, err := a.credentials(r)
 	switch {
 	case errors.Is(err, httpauth.ErrNoCredentials):
 		return nil, nil, ErrNoToken
 	case errors.Is(err, httpauth.ErrAmbiguous):
 		return nil, nil, ErrAmbiguousCredentials
+	case errors.Is(err, ErrCrossOrigin):
+		return nil, nil, err
 	case err != nil:
 		return nil, nil, ErrBadHeader
 	}
@@ -232,8 +238,8 @@ func tokenRef(c *jwt.Claims) store.TokenRef {
 // requests get the error handler's response (RFC 6750 by default); the
 // next handler is not called.
 //
-// Only the Authorization header is read. Tokens in the query string are
-// never accepted.
+// Only the Authorization header is read, and with [WithCookie] a cookie.
+// Tokens in the query string are never accepted.
 //
 // RequireBearer is [NewAuthenticator] followed by [Authenticator.Require].
 // It returns no error so that it fits wherever middleware is listed: if

@@ -31,6 +31,9 @@ var (
 	// ErrUnavailable: a store needed for the decision could not answer
 	// (503 with Retry-After).
 	ErrUnavailable = errors.New("middleware: service unavailable")
+	// ErrCrossOrigin: a request authenticated by a cookie failed CSRF
+	// protection (403); see [WithCookie].
+	ErrCrossOrigin = errors.New("middleware: cross-origin request refused")
 	// ErrConfig: a constructor was given an invalid value.
 	ErrConfig = errors.New("middleware: invalid configuration")
 )

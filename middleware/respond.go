@@ -23,6 +23,7 @@ type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 //	ErrRevoked, ErrUnknownUser 401  Bearer error="invalid_token"          {"detail":"Could not validate credentials"}
 //	ErrAmbiguousCredentials  400  Bearer error="invalid_request"        {"detail":"Invalid request"}
 //	ErrInsufficientScope     403  Bearer error="insufficient_scope", scope="…"  {"detail":"Not enough permissions"}
+//	ErrCrossOrigin           403                                        {"detail":"Cross-origin request refused"}
 //	ErrUnavailable, other    503  Retry-After: 5                        {"detail":"Service unavailable"}
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	defaultErrorHandler(w, r, err)
@@ -61,6 +62,7 @@ func NewErrorHandler(realm string) ErrorHandler {
 		noScope     = refusal{http.StatusForbidden, "", "", detailBody("Not enough permissions")}
 		invalid     = refusal{http.StatusUnauthorized, httpauth.Challenge(realm, "invalid_token", "the access token is invalid", ""), "", detailBody("Could not validate credentials")}
 		unavailable = refusal{http.StatusServiceUnavailable, "", "5", detailBody("Service unavailable")}
+		crossOrigin = refusal{http.StatusForbidden, "", "", detailBody("Cross-origin request refused")}
 	)
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		switch {
@@ -68,6 +70,8 @@ func NewErrorHandler(realm string) ErrorHandler {
 			noToken.write(w)
 		case errors.Is(err, ErrAmbiguousCredentials):
 			ambiguous.write(w)
+		case errors.Is(err, ErrCrossOrigin):
+			crossOrigin.write(w)
 		case errors.Is(err, ErrInsufficientScope):
 			scope := ""
 			var scopeErr *ScopeError

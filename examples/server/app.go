@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -144,9 +146,13 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		Verifier:    verifier,
 		Refresh:     refresh,
 		Revocations: revocations,
-		AccessTTL:   30 * time.Minute, // the recipe's ACCESS_TOKEN_EXPIRE_MINUTES = 30
+		AccessTTL:   cmp.Or(cfg.accessTTL, 30*time.Minute), // the recipe's ACCESS_TOKEN_EXPIRE_MINUTES = 30
 		Guard:       guard,
 		Logger:      logger,
+		// The page's session: the refresh token in an HttpOnly cookie.
+		// This server speaks plain http, so on a loopback address (and
+		// only there) its cookies go without Secure.
+		Cookies: &authserver.CookieConfig{Path: "/session/", InsecureHTTP: loopbackAddr(cfg.addr)},
 	})
 	if err != nil {
 		return nil, err
@@ -170,6 +176,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	mux.Handle("POST /refresh", tokens.RefreshHandler())
 	mux.Handle("POST /revoke", tokens.RevokeHandler())
 	mux.Handle("POST /logout", tokens.LogoutHandler())
+	mux.Handle("/session/", tokens.CookieHandler())
+	if err := handlePage(mux); err != nil {
+		return nil, err
+	}
 	me := auth(http.HandlerFunc(usersMe))
 	mux.Handle("GET /users/me", me)
 	mux.Handle("GET /users/me/", me)
@@ -197,6 +207,20 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	}()
 	a.closers = append(a.closers, func() { stop(); <-done })
 	return a, nil
+}
+
+// loopbackAddr reports whether the listen address addr is on a loopback
+// interface (or names localhost).
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func throttlePrefix(redisPrefix string) string {

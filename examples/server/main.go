@@ -1,6 +1,9 @@
 // Command server is FastAPI's "OAuth2 with Password (and hashing), Bearer
 // with JWT tokens" recipe written with jwtkit: POST /token, POST /refresh,
-// POST /logout, POST /revoke, GET /users/me and GET /healthz.
+// POST /logout, POST /revoke, GET /users/me and GET /healthz; and for
+// browsers, a login page at GET / whose session is kept by
+// POST /session/login, /session/refresh and /session/logout with the
+// refresh token in an HttpOnly cookie.
 //
 //	go run ./examples/server                  # 127.0.0.1:8000, memory store
 //	go run ./examples/server -addr 127.0.0.1:9000
@@ -102,6 +105,7 @@ type config struct {
 	pgSchema    string
 	redisPrefix string
 	tokenCache  bool
+	accessTTL   time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
@@ -117,12 +121,16 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.redisURL, "redis", getenv("JWTKIT_REDIS_URL"), "Redis URL for sessions and revocations (env JWTKIT_REDIS_URL)")
 	fs.StringVar(&c.pgSchema, "postgres-schema", "", "PostgreSQL schema (default jwtkit)")
 	fs.StringVar(&c.redisPrefix, "redis-prefix", "", "Redis key prefix (default jwtkit)")
+	fs.DurationVar(&c.accessTTL, "access-ttl", 30*time.Minute, "access token lifetime (the recipe's ACCESS_TOKEN_EXPIRE_MINUTES = 30)")
 	fs.BoolVar(&c.tokenCache, "token-cache", true, "cache verified access tokens until their exp (revocation and user checks still run on every request)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.accessTTL <= 0 {
+		return c, fmt.Errorf("-access-ttl must be positive, not %v", c.accessTTL)
 	}
 	if c.issuer == "" {
 		c.issuer = "http://" + c.addr
