@@ -159,7 +159,7 @@ type TokenHandler struct {
 	// proxyWarning warns once about forwarding headers when ClientAddr is
 	// the default; nil otherwise.
 	proxyWarning *sync.Once
-	cookies   *cookieSessions // nil without TokenHandlerConfig.Cookies
+	cookies      *cookieSessions // nil without TokenHandlerConfig.Cookies
 	// pause waits for d or until ctx ends; tests replace it.
 	pause func(ctx context.Context, d time.Duration)
 }
