@@ -8,7 +8,7 @@
 //	keys, _ := jwt.NewKeySet(key)
 //	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: "https://auth.example"})
 //	ver, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: "https://auth.example"})
-//	tok, _ := iss.IssueAccess(jwt.Grant{Subject: userID})
+//	tok, _ := iss.IssueAccess(ctx, jwt.Grant{Subject: userID})
 //	claims, err := ver.VerifyAccess(ctx, tok.Raw)
 //
 // Signatures are computed and checked by github.com/lestrrat-go/jwx/v3;
@@ -18,8 +18,10 @@
 // # Security
 //
 // Algorithms are pinned by the keys: every [Key] is bound to one
-// algorithm, a [KeySet] holds one key family, and the token header never
-// chooses a key type or an algorithm. A header alg that is missing or
+// algorithm, and the token header never chooses a key type or an
+// algorithm. A [KeySet] may hold keys of several algorithms while a
+// service moves from one to another; each key still verifies only its own
+// algorithm, and HMAC keys are never published. A header alg that is missing or
 // differs from the key's algorithm is refused ([ErrAlgorithm]); "none" does
 // not exist. Headers that ask for a processing model jwtkit does not
 // implement (crit, b64, zip, jku, x5u, jwk, x5c, cty, JWE members) are
