@@ -15,6 +15,25 @@
 // jwtkit parses the token form, header and claims itself, strictly, and
 // keeps jwx types out of its API.
 //
+// # Keys in a KMS or HSM
+//
+// [NewSigningKey] takes any crypto.Signer, so a key held by an HSM (over
+// PKCS #11) or a cloud KMS signs without its private half entering the
+// process. The context given to [Issuer.IssueAccess] and
+// [Issuer.IssueRefresh] bounds the signature: an adapter implementing
+// [ContextSigner] receives it, and a plain crypto.Signer is abandoned
+// when it ends. An adapter for a cloud KMS is a few lines: Public returns
+// the key's public half, SignContext sends the digest to the KMS's sign
+// call and returns its result unchanged (see the [ContextSigner] example).
+//
+// # Changing algorithms
+//
+// A [KeySet] may hold keys of several algorithms, and
+// [NewScheduledKeySet] names the time each signing key takes over, so a
+// service moves from HS256 or RS256 to ES256 by publishing the new key,
+// switching at a set time on every instance, and retiring the old key
+// once its tokens have expired; the README gives the runbook.
+//
 // # Security
 //
 // Algorithms are pinned by the keys: every [Key] is bound to one
