@@ -140,6 +140,13 @@ func signWithContext(ctx context.Context, s crypto.Signer, digest []byte, opts c
 	}
 	done := make(chan result, 1) // buffered: an abandoned Sign never blocks
 	go func() {
+		// A panic here would end the process (net/http recovers only the
+		// handler's goroutine), so it becomes the call's error.
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("the signer panicked: %v", p)}
+			}
+		}()
 		sig, err := s.Sign(rand.Reader, digest, opts)
 		done <- result{sig, err}
 	}()

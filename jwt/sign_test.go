@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -200,6 +201,24 @@ func TestSign_ECDSASignerNotDERRefused(t *testing.T) {
 	if !errors.Is(err, jwt.ErrKeyMismatch) {
 		t.Fatalf("got %v, want ErrKeyMismatch", err)
 	}
+}
+
+// A signer that panics on its own goroutine fails the issuance instead
+// of the process.
+func TestSign_PanickingSignerIsAnError(t *testing.T) {
+	iss, _ := ktIssuerFor(t, mustSigningKey(t, jwt.ES256, ktPanicking{ktSigner(t, "p256")}))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	_, err := iss.IssueAccess(ctx, jwt.Grant{Subject: "u"})
+	if err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+type ktPanicking struct{ crypto.Signer }
+
+func (ktPanicking) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	panic("token removed")
 }
 
 type ktRawSig struct{ crypto.Signer }
