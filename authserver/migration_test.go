@@ -119,6 +119,13 @@ func runMigration(t *testing.T, oldKey *jwt.Key, cutOver bool) (refused, total i
 	for _, in := range instances {
 		in.deploy(t, before())
 	}
+	// With a public old key (RS256 here), a resource server of its own
+	// verifies with the JWKS alone and accepts both algorithms for the
+	// migration.
+	var api *httptest.Server
+	if !oldKey.IsSymmetric() {
+		api = newMigResourceServer(t, a.srv.URL+"/jwks", []jwt.Algorithm{jwt.RS256, jwt.ES256}, clock.Now)
+	}
 	if doc := a.get(t, "/jwks"); doc.StatusCode == http.StatusOK && oldKey.IsSymmetric() {
 		t.Fatal("an HMAC-only instance serves a JWKS")
 	}
@@ -173,7 +180,7 @@ func runMigration(t *testing.T, oldKey *jwt.Key, cutOver bool) (refused, total i
 				continue
 			}
 			wg.Go(func() {
-				c.act(t, instances, step+n, now, &requests, fail, record)
+				c.act(t, instances, api, step+n, now, &requests, fail, record)
 			})
 		}
 		wg.Wait()
@@ -302,8 +309,8 @@ type migClient struct {
 	accessExp     time.Time
 }
 
-func (c *migClient) act(t *testing.T, instances []*migInstance, turn int, now time.Time, requests *atomic.Int64,
-	fail func(string, ...any), record func(time.Time, string)) {
+func (c *migClient) act(t *testing.T, instances []*migInstance, api *httptest.Server, turn int, now time.Time,
+	requests *atomic.Int64, fail func(string, ...any), record func(time.Time, string)) {
 	next := func() *migInstance { turn++; return instances[turn%len(instances)] }
 	token := func(in *migInstance, form url.Values) bool {
 		requests.Add(1)
@@ -339,20 +346,47 @@ func (c *migClient) act(t *testing.T, instances []*migInstance, turn int, now ti
 		}
 	}
 	in := next()
-	req, _ := http.NewRequest(http.MethodGet, in.srv.URL+"/me", nil)
+	c.get(in.name, in.srv, now, requests, fail)
+	if api != nil {
+		c.get("resource server", api, now, requests, fail)
+	}
+}
+
+// get calls GET /me on srv with the client's access token.
+func (c *migClient) get(name string, srv *httptest.Server, now time.Time, requests *atomic.Int64, fail func(string, ...any)) {
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/me", nil)
 	req.Header.Set("Authorization", "Bearer "+c.access)
 	requests.Add(1)
-	resp, err := in.srv.Client().Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
-		fail("%s: %v", in.name, err)
+		fail("%s: %v", name, err)
 		return
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		fail("%s GET /me at %s: %s with a token of key %s: %s %s", in.name, now.Format(time.TimeOnly), c.user,
+		fail("%s GET /me at %s: %s with a token of key %s: %s %s", name, now.Format(time.TimeOnly), c.user,
 			headerKID(c.access), resp.Status, resp.Header.Get("WWW-Authenticate"))
 	}
+}
+
+// newMigResourceServer serves GET /me to bearers of tokens that verify
+// with the keys published at jwksURL.
+func newMigResourceServer(t *testing.T, jwksURL string, algs []jwt.Algorithm, now func() time.Time) *httptest.Server {
+	t.Helper()
+	remote, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{URL: jwksURL, Algorithms: algs, AllowHTTP: true, Logger: discardLogger(), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = remote.Close() })
+	ver, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: remote, Issuer: testIssuer, Audience: testAudience, Leeway: 30 * time.Second, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(middleware.RequireBearer(ver, middleware.WithLogger(discardLogger()))(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // headerKID reads the kid of a token's header.
