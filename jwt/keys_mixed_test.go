@@ -229,3 +229,33 @@ func ktScheduled(tb testing.TB, schedule []jwt.ScheduledKey, verifyOnly ...*jwt.
 	}
 	return s
 }
+
+// A remote set may accept several families: each published key verifies
+// its own algorithm, and a token of an algorithm not accepted is refused
+// without a fetch, even with an unknown kid.
+func TestRemoteKeySet_SeveralFamilies(t *testing.T) {
+	r := ktKey(t, "r1", jwt.RS256, "rsa")
+	e := ktKey(t, "e1", jwt.ES256, "p256")
+	srv := newKTJWKSServer(t, ktJWKS(t, r, e), true)
+	remote := ktRemote(t, srv, jwt.RemoteKeySetConfig{Algorithms: []jwt.Algorithm{jwt.RS256, jwt.ES256}, Now: newKTClock().Now})
+	v := ktVerifier(t, remote, ktIssuer)
+	for _, k := range []*jwt.Key{r, e} {
+		tok := ktIssue(t, ktSet(t, k), ktIssuer)
+		if c, err := v.VerifyAccess(context.Background(), tok); err != nil || c.KeyID != k.ID() {
+			t.Fatalf("%s: %v %v", k.ID(), c, err)
+		}
+		// The same token relabelled to the other accepted algorithm.
+		other := map[string]string{"r1": "ES256", "e1": "RS256"}[k.ID()]
+		_, err := v.VerifyAccess(context.Background(), ktRelabel(t, tok, func(h map[string]any) { h["alg"] = other }))
+		ktWantErr(t, err, jwt.ErrAlgorithm)
+	}
+	fetches := srv.requests.Load()
+	for _, alg := range []string{"PS256", "ES384", "EdDSA", "HS256"} {
+		tok := ktCraft(t, map[string]any{"alg": alg, "typ": "at+jwt", "kid": "unknown-" + alg}, ktClaims(), ktHS256(ktSecret))
+		_, err := v.VerifyAccess(context.Background(), tok)
+		ktWantErr(t, err, jwt.ErrAlgorithm)
+	}
+	if n := srv.requests.Load() - fetches; n != 0 {
+		t.Fatalf("tokens of algorithms not accepted caused %d fetches", n)
+	}
+}

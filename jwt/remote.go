@@ -32,9 +32,11 @@ type RemoteKeySetConfig struct {
 	// URL is the issuer's JWKS endpoint (its jwks_uri). It must be an
 	// absolute https URL, or http with AllowHTTP. Required.
 	URL string
-	// Algorithms lists the algorithms accepted from the set (RSA, EC or
-	// EdDSA ones, of one family or several, as while an issuer moves from
-	// RS256 to ES256; HMAC is refused: a published key is never a secret). A key whose alg is not listed is ignored. A key without
+	// Algorithms lists the algorithms accepted from the set: RSA, EC or
+	// EdDSA ones, of one family or several (as while an issuer moves from
+	// RS256 to ES256); HMAC is refused, as a published key is never a
+	// secret. A token of another algorithm is refused before any lookup
+	// or fetch. A key whose alg is not listed is ignored. A key without
 	// alg is bound to the algorithm when exactly one is listed, and
 	// ignored otherwise. Default: RS256.
 	Algorithms []Algorithm
