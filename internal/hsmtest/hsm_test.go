@@ -16,6 +16,7 @@ import (
 
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/jwt/jwttest"
 )
 
 const issuer = "https://auth.hsm.test"
@@ -157,4 +158,57 @@ func mustSet(t testing.TB, keys ...*jwt.Key) *jwt.KeySet {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// A key set moving from an in-memory RS256 key to an ES256 key inside the
+// token switches at its scheduled time; both keys verify throughout from
+// the published JWKS alone.
+func TestHSM_ScheduledSwitchToTokenKey(t *testing.T) {
+	mem, err := jwt.GenerateKey("rs256-file", jwt.RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsmKey, err := jwt.NewSigningKey("es256-hsm", jwt.ES256, hsmSigner(t, jwt.ES256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := jwttest.NewClock(time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC))
+	switchAt := clock.Now().Add(time.Minute)
+	keys, err := jwt.NewScheduledKeySet([]jwt.ScheduledKey{{Key: mem}, {Key: hsmKey, From: switchAt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: issuer, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := keys.PublicJWKS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := jwt.ParseJWKS(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: mustSet(t, pub...), Issuer: issuer, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var toks []*jwt.Token
+	for _, want := range []string{"rs256-file", "es256-hsm"} {
+		tok, err := iss.IssueAccess(t.Context(), jwt.Grant{Subject: "42"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.Claims.KeyID != want {
+			t.Fatalf("at %s signed by %q, want %q", clock.Now(), tok.Claims.KeyID, want)
+		}
+		toks = append(toks, tok)
+		clock.Set(switchAt)
+	}
+	for _, tok := range toks {
+		if _, err := ver.VerifyAccess(t.Context(), tok.Raw); err != nil {
+			t.Fatalf("%s: %v", tok.Claims.KeyID, err)
+		}
+	}
 }
