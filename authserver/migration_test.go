@@ -374,7 +374,8 @@ func (c *migClient) get(name string, srv *httptest.Server, now time.Time, reques
 // with the keys published at jwksURL.
 func newMigResourceServer(t *testing.T, jwksURL string, algs []jwt.Algorithm, now func() time.Time) *httptest.Server {
 	t.Helper()
-	remote, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{URL: jwksURL, Algorithms: algs, AllowHTTP: true, Logger: discardLogger(), Now: now})
+	remote, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{URL: jwksURL, Algorithms: algs, AllowHTTP: true, Logger: discardLogger(), Now: now,
+		FetchTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
