@@ -147,7 +147,7 @@ func tokensOn(t testing.TB, key *jwt.Key) (*jwt.KeySet, *jwt.Issuer, *jwt.Verifi
 // access issues an access token.
 func (f *fixture) access(t testing.TB, g jwt.Grant) string {
 	t.Helper()
-	tok, err := f.issuer.IssueAccess(g)
+	tok, err := f.issuer.IssueAccess(context.Background(), g)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,9 @@ import (
 
 // JWKSConfig configures a [JWKSHandler].
 type JWKSConfig struct {
-	// Keys is the published set. Required; an HMAC key set has nothing
-	// to publish and is refused.
+	// Keys is the published set. Required; a set of HMAC keys only has
+	// nothing to publish and is refused (HMAC keys of a mixed set are
+	// left out).
 	Keys *jwt.KeySet
 	// MaxAge is the Cache-Control max-age of the document, at least one
 	// second. Verifiers may keep using the document they fetched for that
@@ -71,7 +72,9 @@ func NewJWKSHandler(cfg JWKSConfig) (*JWKSHandler, error) {
 		return nil, fmt.Errorf("%w: JWKS max-age must be at least one second", ErrConfig)
 	}
 	ks := keys.Keys()
-	if len(ks) > 0 && ks[0].IsSymmetric() {
+	// A set moving from HMAC to a public-key algorithm holds both; it is
+	// refused only when it has no public key at all.
+	if len(ks) > 0 && !slices.ContainsFunc(ks, func(k *jwt.Key) bool { return !k.IsSymmetric() }) {
 		return nil, fmt.Errorf("%w: an HMAC key set has no public keys to publish", ErrConfig)
 	}
 	h := &JWKSHandler{

@@ -222,7 +222,7 @@ func TestJWKSHandler_RemoteKeySetEndToEnd(t *testing.T) {
 		return res.StatusCode, string(b)
 	}
 	mint := func() string {
-		tok, err := iss.IssueAccess(jwt.Grant{Subject: "alice"})
+		tok, err := iss.IssueAccess(context.Background(), jwt.Grant{Subject: "alice"})
 		if err != nil {
 			t.Fatal(err)
 		}

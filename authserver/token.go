@@ -679,7 +679,7 @@ func (h *TokenHandler) startSession(r *http.Request, user store.User, scopes []s
 		fam = store.Family{ID: tokenid.New(), Subject: user.ID, CreatedAt: started, ExpiresAt: started.Add(h.cfg.FamilyTTL)}
 	}
 	// Access tokens never outlive their family.
-	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.AccessTTL, ExpiresAt: fam.ExpiresAt, Extra: extra})
+	at, err := h.cfg.Issuer.IssueAccess(r.Context(), jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.AccessTTL, ExpiresAt: fam.ExpiresAt, Extra: extra})
 	if err != nil {
 		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing access token failed", slog.String("error", err.Error()))
 		return nil, errUnavailable
@@ -688,7 +688,7 @@ func (h *TokenHandler) startSession(r *http.Request, user store.User, scopes []s
 	if h.cfg.Refresh == nil {
 		return resp, h.revokedSince(r, user.ID, "", started)
 	}
-	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.RefreshTTL, ExpiresAt: fam.ExpiresAt})
+	rt, err := h.cfg.Issuer.IssueRefresh(r.Context(), jwt.Grant{Subject: user.ID, Scopes: scopes, FamilyID: fam.ID, TTL: h.cfg.RefreshTTL, ExpiresAt: fam.ExpiresAt})
 	if err != nil {
 		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: issuing refresh token failed", slog.String("error", err.Error()))
 		return nil, errUnavailable
@@ -886,11 +886,11 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 		return nil, errUnavailable
 	}
 
-	rt, err := h.cfg.Issuer.IssueRefresh(jwt.Grant{Subject: claims.Subject, Scopes: granted, FamilyID: claims.FamilyID, ID: nextID, TTL: h.cfg.RefreshTTL, ExpiresAt: stored.ExpiresAt})
+	rt, err := h.cfg.Issuer.IssueRefresh(ctx, jwt.Grant{Subject: claims.Subject, Scopes: granted, FamilyID: claims.FamilyID, ID: nextID, TTL: h.cfg.RefreshTTL, ExpiresAt: stored.ExpiresAt})
 	if err != nil {
 		return nil, errUnavailable
 	}
-	at, err := h.cfg.Issuer.IssueAccess(jwt.Grant{Subject: claims.Subject, Scopes: scopes, FamilyID: claims.FamilyID, TTL: h.cfg.AccessTTL, ExpiresAt: stored.ExpiresAt, Extra: extra})
+	at, err := h.cfg.Issuer.IssueAccess(ctx, jwt.Grant{Subject: claims.Subject, Scopes: scopes, FamilyID: claims.FamilyID, TTL: h.cfg.AccessTTL, ExpiresAt: stored.ExpiresAt, Extra: extra})
 	if err != nil {
 		return nil, errUnavailable
 	}

@@ -597,19 +597,19 @@ func TestTokenEndpoint_E11_RefreshGrantFailures(t *testing.T) {
 	users := newMutableUsers(f.store)
 	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Users = users })
 
-	expired, err := f.issuerAt(t, time.Now().Add(-8*24*time.Hour)).IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
+	expired, err := f.issuerAt(t, time.Now().Add(-8*24*time.Hour)).IssueRefresh(context.Background(), jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherKey, _ := jwt.NewHMACKey(testKeyID, jwt.HS256, []byte("another-secret-of-thirty-two-by!"))
 	otherKeys, _ := jwt.NewKeySet(otherKey)
 	otherIss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: otherKeys, Issuer: testIssuer, Audience: []string{testAudience}})
-	wrongSig, err := otherIss.IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
+	wrongSig, err := otherIss.IssueRefresh(context.Background(), jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Signed by the right key but never stored.
-	unknownFamily, err := f.issuer.IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
+	unknownFamily, err := f.issuer.IssueRefresh(context.Background(), jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -736,7 +736,7 @@ func TestRevokeHandler_E12(t *testing.T) {
 	h := f.tokenHandler(t, nil)
 	revoke := h.RevokeHandler()
 	mw := middleware.RequireBearer(f.verifier, middleware.WithRevocations(f.store))(&protectedHandler{})
-	unknown, _ := f.issuer.IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
+	unknown, _ := f.issuer.IssueRefresh(context.Background(), jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
 
 	for _, tc := range []struct{ name, body string }{
 		{"garbage token", "token=garbage"},

@@ -19,7 +19,7 @@ func BenchmarkIssue(b *testing.B) {
 			f := algFixture(b, alg)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := f.iss.IssueAccess(benchGrant); err != nil {
+				if _, err := f.iss.IssueAccess(context.Background(), benchGrant); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -36,10 +36,10 @@ func BenchmarkIssuePair(b *testing.B) {
 		g.FamilyID = tokenid.New()
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := f.iss.IssueAccess(g); err != nil {
+			if _, err := f.iss.IssueAccess(context.Background(), g); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := f.iss.IssueRefresh(g); err != nil {
+			if _, err := f.iss.IssueRefresh(context.Background(), g); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -8,18 +8,39 @@
 //	keys, _ := jwt.NewKeySet(key)
 //	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: "https://auth.example"})
 //	ver, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: "https://auth.example"})
-//	tok, _ := iss.IssueAccess(jwt.Grant{Subject: userID})
+//	tok, _ := iss.IssueAccess(ctx, jwt.Grant{Subject: userID})
 //	claims, err := ver.VerifyAccess(ctx, tok.Raw)
 //
 // Signatures are computed and checked by github.com/lestrrat-go/jwx/v3;
 // jwtkit parses the token form, header and claims itself, strictly, and
 // keeps jwx types out of its API.
 //
+// # Keys in a KMS or HSM
+//
+// [NewSigningKey] takes any crypto.Signer, so a key held by an HSM (over
+// PKCS #11) or a cloud KMS signs without its private half entering the
+// process. The context given to [Issuer.IssueAccess] and
+// [Issuer.IssueRefresh] bounds the signature: an adapter implementing
+// [ContextSigner] receives it, and a plain crypto.Signer is abandoned
+// when it ends. An adapter for a cloud KMS is a few lines: Public returns
+// the key's public half, SignContext sends the digest to the KMS's sign
+// call and returns its result unchanged (see the [ContextSigner] example).
+//
+// # Changing algorithms
+//
+// A [KeySet] may hold keys of several algorithms, and
+// [NewScheduledKeySet] names the time each signing key takes over, so a
+// service moves from HS256 or RS256 to ES256 by publishing the new key,
+// switching at a set time on every instance, and retiring the old key
+// once its tokens have expired; the README gives the runbook.
+//
 // # Security
 //
 // Algorithms are pinned by the keys: every [Key] is bound to one
-// algorithm, a [KeySet] holds one key family, and the token header never
-// chooses a key type or an algorithm. A header alg that is missing or
+// algorithm, and the token header never chooses a key type or an
+// algorithm. A [KeySet] may hold keys of several algorithms while a
+// service moves from one to another; each key still verifies only its own
+// algorithm, and HMAC keys are never published. A header alg that is missing or
 // differs from the key's algorithm is refused ([ErrAlgorithm]); "none" does
 // not exist. Headers that ask for a processing model jwtkit does not
 // implement (crit, b64, zip, jku, x5u, jwk, x5c, cty, JWE members) are

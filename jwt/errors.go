@@ -52,7 +52,7 @@ var (
 	// shorter than the hash output, an RSA modulus under 2048 bits.
 	ErrWeakKey = errors.New("jwt: key too weak")
 	// ErrKeyMismatch reports a key whose type does not fit its algorithm,
-	// or a key set mixing key families.
+	// or a JWKS document mixing HMAC secrets with public keys.
 	ErrKeyMismatch = errors.New("jwt: key does not fit algorithm")
 	// ErrConfig reports an invalid Issuer or Verifier configuration.
 	ErrConfig = errors.New("jwt: invalid configuration")

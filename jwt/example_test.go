@@ -51,7 +51,7 @@ func ExampleNewIssuer() {
 		panic(err)
 	}
 
-	tok, err := iss.IssueAccess(jwt.Grant{Subject: "user-42", Scopes: []string{"read", "write"}})
+	tok, err := iss.IssueAccess(context.Background(), jwt.Grant{Subject: "user-42", Scopes: []string{"read", "write"}})
 	if err != nil {
 		panic(err)
 	}
@@ -101,7 +101,7 @@ func ExampleVerifier_VerifyAccess() {
 
 	// A refresh token is signed by the same key but is not an access
 	// token: its typ header says refresh+jwt.
-	refresh, err := iss.IssueRefresh(jwt.Grant{Subject: "user-42", FamilyID: "family-1"})
+	refresh, err := iss.IssueRefresh(context.Background(), jwt.Grant{Subject: "user-42", FamilyID: "family-1"})
 	if err != nil {
 		panic(err)
 	}
@@ -132,7 +132,7 @@ func ExampleClaims_Decode() {
 		Tenant string   `json:"tenant"`
 		Roles  []string `json:"roles"`
 	}
-	tok, err := iss.IssueAccess(jwt.Grant{
+	tok, err := iss.IssueAccess(context.Background(), jwt.Grant{
 		Subject: "user-42",
 		Extra:   tenantClaims{Tenant: "acme", Roles: []string{"editor"}},
 	})
@@ -158,7 +158,7 @@ func ExampleClaims_Decode() {
 	fmt.Println(errors.Is(err, jwt.ErrInvalidClaim))
 
 	// Custom claims may not shadow registered ones.
-	_, err = iss.IssueAccess(jwt.Grant{Subject: "user-42", Extra: map[string]any{"SUB": "admin"}})
+	_, err = iss.IssueAccess(context.Background(), jwt.Grant{Subject: "user-42", Extra: map[string]any{"SUB": "admin"}})
 	fmt.Println(errors.Is(err, jwt.ErrInvalidClaim))
 	// Output:
 	// user-42 acme [editor]
@@ -175,13 +175,13 @@ func ExampleKeySet_Rotate() {
 	ver, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: "https://issuer.test", Now: exampleClock})
 	ctx := context.Background()
 
-	old, _ := iss.IssueAccess(jwt.Grant{Subject: "user-42"})
+	old, _ := iss.IssueAccess(context.Background(), jwt.Grant{Subject: "user-42"})
 
 	// k2 signs from now on; k1 still verifies the tokens it signed.
 	if err := keys.Rotate(k2, k1); err != nil {
 		panic(err)
 	}
-	fresh, _ := iss.IssueAccess(jwt.Grant{Subject: "user-42"})
+	fresh, _ := iss.IssueAccess(context.Background(), jwt.Grant{Subject: "user-42"})
 	c, err := ver.VerifyAccess(ctx, old.Raw)
 	fmt.Println("old token:", c.KeyID, err)
 	c, err = ver.VerifyAccess(ctx, fresh.Raw)

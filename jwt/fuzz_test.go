@@ -80,9 +80,9 @@ var fuzzOnce = sync.OnceValues(func() (*fuzzFixture, error) {
 		} {
 			var tok *Token
 			if g.use == Refresh {
-				tok, err = iss.IssueRefresh(g.g)
+				tok, err = iss.IssueRefresh(context.Background(), g.g)
 			} else {
-				tok, err = iss.IssueAccess(g.g)
+				tok, err = iss.IssueAccess(context.Background(), g.g)
 			}
 			if err != nil {
 				return nil, err

@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -289,7 +290,7 @@ func (f *fixture) valid() string {
 
 func (f *fixture) issue(tb testing.TB, g Grant) string {
 	tb.Helper()
-	tok, err := f.iss.IssueAccess(g)
+	tok, err := f.iss.IssueAccess(context.Background(), g)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func (f *fixture) issue(tb testing.TB, g Grant) string {
 
 func (f *fixture) issueRefresh(tb testing.TB, g Grant) string {
 	tb.Helper()
-	tok, err := f.iss.IssueRefresh(g)
+	tok, err := f.iss.IssueRefresh(context.Background(), g)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
@@ -200,12 +201,12 @@ func TestInteropX01ToPython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := iss.IssueAccess(Grant{Subject: "johndoe", Scopes: []string{"read", "write"}, Extra: map[string]any{"role": "editor"}})
+	tok, err := iss.IssueAccess(context.Background(), Grant{Subject: "johndoe", Scopes: []string{"read", "write"}, Extra: map[string]any{"role": "editor"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	noAud, _ := NewIssuer(IssuerConfig{Keys: keys, Issuer: testIssuer})
-	tokNoAud, err := noAud.IssueAccess(Grant{Subject: "johndoe"})
+	tokNoAud, err := noAud.IssueAccess(context.Background(), Grant{Subject: "johndoe"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +311,7 @@ func TestInteropAsymmetric(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tok, err := iss.IssueAccess(Grant{Subject: "johndoe"})
+			tok, err := iss.IssueAccess(context.Background(), Grant{Subject: "johndoe"})
 			if err != nil {
 				t.Fatal(err)
 			}

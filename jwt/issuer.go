@@ -2,6 +2,7 @@ package jwt
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
 	"github.com/jwtkit/jwtkit/internal/tokenid"
@@ -32,12 +31,14 @@ type IssuerConfig struct {
 	// RefreshTTL is the lifetime of refresh tokens. Default: 7 days, kept
 	// in check by rotation.
 	RefreshTTL time.Duration
-	// Now returns the current time. Default: time.Now.
+	// Now returns the current time: the iat of tokens, and which key of a
+	// scheduled key set ([NewScheduledKeySet]) signs. Default: time.Now.
 	Now func() time.Time
 }
 
-// Issuer mints access and refresh tokens with the active key of its key
-// set. It is safe for concurrent use and follows [KeySet.Rotate].
+// Issuer mints access and refresh tokens with the signing key of its key
+// set. It is safe for concurrent use and follows [KeySet.Rotate] and a
+// key set's schedule.
 type Issuer struct {
 	keys       *KeySet
 	issuer     string
@@ -56,8 +57,8 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if err := cfg.Keys.built(); err != nil {
 		return nil, fmt.Errorf("IssuerConfig.Keys: %w", err)
 	}
-	if cfg.Keys.Active() == nil {
-		return nil, fmt.Errorf("%w: the key set has no active signing key", ErrConfig)
+	if !cfg.Keys.canSign() {
+		return nil, fmt.Errorf("%w: the key set has no signing key", ErrConfig)
 	}
 	if cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 {
 		return nil, fmt.Errorf("%w: negative lifetime", ErrConfig)
@@ -137,29 +138,32 @@ type Token struct {
 	Claims *Claims
 }
 
-// IssueAccess returns a signed access token (typ at+jwt).
-func (i *Issuer) IssueAccess(g Grant) (*Token, error) {
-	return i.issue(g, Access)
+// IssueAccess returns a signed access token (typ at+jwt). ctx bounds the
+// signature: a key held by a KMS or HSM stops when ctx is done (see
+// [ContextSigner]) and the error wraps ctx.Err().
+func (i *Issuer) IssueAccess(ctx context.Context, g Grant) (*Token, error) {
+	return i.issue(ctx, g, Access)
 }
 
 // IssueRefresh returns a signed refresh token (typ refresh+jwt).
-// g.FamilyID is required.
-func (i *Issuer) IssueRefresh(g Grant) (*Token, error) {
+// g.FamilyID is required. ctx bounds the signature as for
+// [Issuer.IssueAccess].
+func (i *Issuer) IssueRefresh(ctx context.Context, g Grant) (*Token, error) {
 	if g.FamilyID == "" {
 		return nil, fmt.Errorf("%w: refresh tokens need a FamilyID", ErrMissingClaim)
 	}
-	return i.issue(g, Refresh)
+	return i.issue(ctx, g, Refresh)
 }
 
-func (i *Issuer) issue(g Grant, use TokenUse) (*Token, error) {
+func (i *Issuer) issue(ctx context.Context, g Grant, use TokenUse) (*Token, error) {
 	if g.Subject == "" {
 		return nil, fmt.Errorf("%w: Grant.Subject is required", ErrMissingClaim)
 	}
-	key := i.keys.Active()
-	if key == nil {
-		return nil, fmt.Errorf("%w: no active signing key", ErrConfig)
-	}
 	now := i.now()
+	key := i.keys.snap.Load().activeAt(now)
+	if key == nil {
+		return nil, fmt.Errorf("%w: no signing key at %s", ErrConfig, now.UTC().Format(time.RFC3339))
+	}
 	ttl := g.TTL
 	if ttl <= 0 {
 		ttl = i.accessTTL
@@ -238,9 +242,9 @@ func (i *Issuer) issue(g Grant, use TokenUse) (*Token, error) {
 	out = append(out, hdr...)
 	out = append(out, '.')
 	out = enc.AppendEncode(out, payload)
-	sig, err := jwsbb.Sign(key.signer, string(key.alg), out, nil)
+	sig, err := key.sign(ctx, out)
 	if err != nil {
-		return nil, fmt.Errorf("jwt: signing: %w", err)
+		return nil, err
 	}
 	out = append(out, '.')
 	out = enc.AppendEncode(out, sig)

@@ -61,9 +61,12 @@ func parseJWK(data []byte) (*Key, error) {
 // ParseJWKS parses a JSON Web Key Set ({"keys":[…]}) with the rules of
 // parseJWK for every key, and refuses the whole set ([ErrConfig]) when
 // any key is invalid, when two keys share a kid, when the set is empty or
-// holds more than 100 keys; a set mixing key families
-// (say an HMAC secret and RSA keys) fails with [ErrKeyMismatch]. The keys
-// are returned in document order.
+// holds more than 100 keys. Keys of several public-key algorithms and
+// families may be mixed, each bound to its own alg; a document mixing
+// HMAC secrets with public keys fails with [ErrKeyMismatch], since such a
+// file is one careless copy away from publishing the secret (build a
+// [KeySet] from separately loaded keys instead). The keys are returned in
+// document order.
 //
 // ParseJWKS is meant for key material the application configures itself.
 // A set published by someone else is read with [NewRemoteKeySet], which
@@ -91,8 +94,8 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 			return nil, fmt.Errorf("%w: JWKS key %d: duplicate kid %q", ErrConfig, i, k.id)
 		}
 		seen[k.id] = true
-		if len(keys) > 0 && k.alg.family() != keys[0].alg.family() {
-			return nil, fmt.Errorf("%w: JWKS key %d: a key set holds one key family; %s and %s mixed", ErrKeyMismatch, i, keys[0].alg, k.alg)
+		if len(keys) > 0 && k.IsSymmetric() != keys[0].IsSymmetric() {
+			return nil, fmt.Errorf("%w: JWKS key %d: a JWKS document holds secrets or public keys, not both; %s and %s mixed", ErrKeyMismatch, i, keys[0].alg, k.alg)
 		}
 		keys = append(keys, k)
 	}

@@ -10,7 +10,9 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sync/atomic"
+	"time"
 )
 
 // Algorithm is a JWS signature algorithm (RFC 7518, RFC 8037). Only the
@@ -34,9 +36,10 @@ const (
 	EdDSA Algorithm = "EdDSA"
 )
 
-// keyFamily groups algorithms whose keys are interchangeable in kind. A key
-// set holds one family only, so a public key can never be mistaken for an
-// HMAC secret.
+// keyFamily groups algorithms whose keys are of one kind. A key set may
+// hold several families; what keeps a public key from being taken for an
+// HMAC secret is that every key is bound to one algorithm and a token
+// must name exactly that algorithm.
 type keyFamily uint8
 
 const (
@@ -281,10 +284,19 @@ func encodeHeader(alg Algorithm, kid, typ string) (string, bool) {
 	return base64.RawURLEncoding.EncodeToString(b), true
 }
 
-// KeySet holds one active signing key and any number of verification-only
-// keys, all of one key family (HMAC, RSA, EC or EdDSA) and with distinct
-// key IDs. Tokens name their key with kid; a token without kid is accepted
-// only when the set holds exactly one key.
+// KeySet holds the signing key and any number of verification-only keys,
+// with distinct key IDs. Tokens name their key with kid; a token without
+// kid is accepted only when the set holds exactly one key.
+//
+// A set may mix algorithms and key families (say an HS256 secret and an
+// ES256 key pair while a service moves from one to the other). Every key
+// stays bound to its own algorithm: a token whose alg header differs from
+// the algorithm of the key its kid names is refused, so a public key can
+// never be used as an HMAC secret, and [KeySet.PublicJWKS] never
+// publishes an HMAC key.
+//
+// The signing key is either fixed ([NewKeySet]) or chosen by time
+// ([NewScheduledKeySet]).
 //
 // A KeySet is safe for concurrent use. [KeySet.Rotate] swaps the whole set
 // atomically, so an Issuer and a Verifier built on it follow a rotation
@@ -294,19 +306,55 @@ type KeySet struct {
 }
 
 type keySnapshot struct {
-	active *Key
-	byID   map[string]*Key
-	only   *Key // the single key, when there is exactly one
-	keys   []*Key
-	family keyFamily
+	active   *Key
+	schedule []ScheduledKey // latest From first; nil unless scheduled
+	byID     map[string]*Key
+	only     *Key // the single key, when there is exactly one
+	keys     []*Key
+	algs     []Algorithm // the algorithms of keys, each once
+}
+
+// ScheduledKey is a signing key of a scheduled [KeySet] and the time it
+// starts signing.
+type ScheduledKey struct {
+	// Key signs tokens from From on, until the From of a later key.
+	Key *Key
+	// From is when Key becomes the signing key. The zero time is
+	// "always": the key that signs until the next one takes over.
+	From time.Time
 }
 
 // NewKeySet builds a key set. active signs new tokens and may be nil for a
 // verify-only set; verifyOnly keys verify tokens signed earlier (rotation)
-// or elsewhere. Duplicate key IDs, mixed key families and keys without an
-// ID in a set of several keys are refused.
+// or elsewhere. Duplicate key IDs and keys without an ID in a set of
+// several keys are refused.
 func NewKeySet(active *Key, verifyOnly ...*Key) (*KeySet, error) {
-	snap, err := newSnapshot(active, verifyOnly)
+	snap, err := newSnapshot(active, nil, verifyOnly)
+	if err != nil {
+		return nil, err
+	}
+	s := &KeySet{}
+	s.snap.Store(snap)
+	return s, nil
+}
+
+// NewScheduledKeySet builds a key set whose signing key changes at set
+// times: an [Issuer] signs with the key of schedule that has the latest
+// From not after its clock ([IssuerConfig.Now]). Every key of schedule
+// verifies from the start, and a key that will sign is published in
+// [KeySet.PublicJWKS] before it does, so several instances given the same
+// schedule switch keys together without talking to each other, and
+// verifiers have had the new key all along. verifyOnly keys verify only,
+// as for [NewKeySet].
+//
+// Every scheduled key must be able to sign, and no two may share a From
+// ([ErrConfig]). Before the earliest From no key signs and issuing fails
+// with [ErrConfig]. The migration runbook in the README shows the use.
+func NewScheduledKeySet(schedule []ScheduledKey, verifyOnly ...*Key) (*KeySet, error) {
+	if len(schedule) == 0 {
+		return nil, fmt.Errorf("%w: a scheduled key set needs at least one scheduled key", ErrConfig)
+	}
+	snap, err := newSnapshot(nil, schedule, verifyOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -316,33 +364,32 @@ func NewKeySet(active *Key, verifyOnly ...*Key) (*KeySet, error) {
 }
 
 // Rotate replaces the set's keys atomically with the same rules as
-// [NewKeySet], and also keeps the key family: a set that verified RSA
-// tokens cannot become an HMAC set. Typical use: the new key becomes
-// active and the previous active key moves to verifyOnly until the tokens
-// it signed have expired.
+// [NewKeySet]. Typical use: the new key becomes active and the previous
+// active key moves to verifyOnly until the tokens it signed have expired.
+// The new key may be of another algorithm or family than the old one; see
+// the README's migration runbook.
 func (s *KeySet) Rotate(active *Key, verifyOnly ...*Key) error {
-	snap, err := newSnapshot(active, verifyOnly)
+	snap, err := newSnapshot(active, nil, verifyOnly)
 	if err != nil {
 		return err
-	}
-	if old := s.snap.Load(); old != nil && old.family != snap.family {
-		return fmt.Errorf("%w: rotation cannot change the key family", ErrKeyMismatch)
 	}
 	s.snap.Store(snap)
 	return nil
 }
 
-// Active returns the signing key, or nil for a verify-only set (and for
-// the zero KeySet, which holds no keys).
+// Active returns the key that signs now: the fixed signing key, or for a
+// scheduled set the key whose time has come by the wall clock (an
+// [Issuer] uses its own clock instead). It returns nil for a verify-only
+// set, before a schedule's first key, and for the zero KeySet.
 func (s *KeySet) Active() *Key {
 	if snap := s.snap.Load(); snap != nil {
-		return snap.active
+		return snap.activeAt(time.Now())
 	}
 	return nil
 }
 
-// Keys returns every key of the set, the active one first; nil for the
-// zero KeySet.
+// Keys returns every key of the set, the signing keys first (a schedule
+// latest first); nil for the zero KeySet.
 func (s *KeySet) Keys() []*Key {
 	if snap := s.snap.Load(); snap != nil {
 		return append([]*Key(nil), snap.keys...)
@@ -350,13 +397,48 @@ func (s *KeySet) Keys() []*Key {
 	return nil
 }
 
-func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
-	all := make([]*Key, 0, 1+len(verifyOnly))
+// canSign reports whether the set has a fixed or scheduled signing key.
+func (s *KeySet) canSign() bool {
+	snap := s.snap.Load()
+	return snap != nil && (snap.active != nil || len(snap.schedule) > 0)
+}
+
+func (snap *keySnapshot) activeAt(now time.Time) *Key {
+	if snap.schedule == nil {
+		return snap.active
+	}
+	for _, sk := range snap.schedule {
+		if !sk.From.After(now) {
+			return sk.Key
+		}
+	}
+	return nil
+}
+
+func newSnapshot(active *Key, schedule []ScheduledKey, verifyOnly []*Key) (*keySnapshot, error) {
+	all := make([]*Key, 0, 1+len(schedule)+len(verifyOnly))
 	if active != nil {
 		if !active.CanSign() {
 			return nil, fmt.Errorf("%w: the active key %q has no private material", ErrConfig, active.id)
 		}
 		all = append(all, active)
+	}
+	var sched []ScheduledKey
+	if len(schedule) > 0 {
+		sched = slices.Clone(schedule)
+		slices.SortStableFunc(sched, func(a, b ScheduledKey) int { return b.From.Compare(a.From) })
+		for n, sk := range sched {
+			if sk.Key == nil {
+				return nil, fmt.Errorf("%w: nil scheduled key", ErrConfig)
+			}
+			if !sk.Key.CanSign() {
+				return nil, fmt.Errorf("%w: the scheduled key %q has no private material", ErrConfig, sk.Key.id)
+			}
+			if n > 0 && sk.From.Equal(sched[n-1].From) {
+				return nil, fmt.Errorf("%w: keys %q and %q are scheduled for the same time", ErrConfig, sched[n-1].Key.id, sk.Key.id)
+			}
+			all = append(all, sk.Key)
+		}
 	}
 	for _, k := range verifyOnly {
 		if k == nil {
@@ -367,10 +449,10 @@ func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
 	if len(all) == 0 {
 		return nil, fmt.Errorf("%w: a key set needs at least one key", ErrConfig)
 	}
-	snap := &keySnapshot{active: active, byID: make(map[string]*Key, len(all)), keys: all, family: all[0].alg.family()}
+	snap := &keySnapshot{active: active, schedule: sched, byID: make(map[string]*Key, len(all)), keys: all}
 	for _, k := range all {
-		if k.alg.family() != snap.family {
-			return nil, fmt.Errorf("%w: a key set holds one key family; %s and %s mixed", ErrKeyMismatch, all[0].alg, k.alg)
+		if !k.alg.valid() {
+			return nil, fmt.Errorf("%w: key %q has no supported algorithm", ErrConfig, k.id)
 		}
 		if k.id == "" && len(all) > 1 {
 			return nil, fmt.Errorf("%w: every key of a set of several keys needs a key ID", ErrConfig)
@@ -379,6 +461,9 @@ func newSnapshot(active *Key, verifyOnly []*Key) (*keySnapshot, error) {
 			return nil, fmt.Errorf("%w: duplicate key ID %q", ErrConfig, k.id)
 		}
 		snap.byID[k.id] = k
+		if !slices.Contains(snap.algs, k.alg) {
+			snap.algs = append(snap.algs, k.alg)
+		}
 	}
 	if len(all) == 1 {
 		snap.only = all[0]
@@ -396,7 +481,9 @@ type KeySource interface {
 	// holds reports whether the source holds a key with this kid now,
 	// without fetching.
 	holds(kid string) bool
-	keyFamily() keyFamily
+	// accepts reports whether some key of the source may hold alg, so
+	// that a token of any other algorithm is refused before a lookup.
+	accepts(alg Algorithm) bool
 	// built reports an error wrapping ErrConfig unless the source was
 	// made by its constructor (a nil pointer or a zero value holds no
 	// keys and cannot fetch any).
@@ -414,7 +501,7 @@ func (s *KeySet) built() error {
 	return nil
 }
 
-func (s *KeySet) keyFamily() keyFamily { return s.snap.Load().family }
+func (s *KeySet) accepts(alg Algorithm) bool { return slices.Contains(s.snap.Load().algs, alg) }
 
 func (s *KeySet) holds(kid string) bool { return s.snap.Load().byID[kid] != nil }
 

@@ -107,7 +107,7 @@ func ktIssue(tb testing.TB, keys *jwt.KeySet, iss string, scopes ...string) stri
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tok, err := i.IssueAccess(jwt.Grant{Subject: "user-1", Scopes: scopes})
+	tok, err := i.IssueAccess(context.Background(), jwt.Grant{Subject: "user-1", Scopes: scopes})
 	if err != nil {
 		tb.Fatal(err)
 	}

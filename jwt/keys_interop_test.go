@@ -124,11 +124,13 @@ func TestInterop_X03_PythonToJWTKit(t *testing.T) {
 	if len(out.Tokens) != 10 {
 		t.Fatalf("python produced %d tokens", len(out.Tokens))
 	}
-	// The set mixes key families, which a local key set refuses; its keys
-	// are read one by one, and a remote set keeps the configured family.
-	if _, err := jwt.ParseJWKS(out.JWKS); err == nil {
-		t.Fatal("ParseJWKS accepted a set mixing key families")
+	// The set mixes key families: it is read whole, and key by key, and
+	// remote sets accept one family or all of them.
+	all, err := jwt.ParseJWKS(out.JWKS)
+	if err != nil || len(all) != 5 {
+		t.Fatalf("ParseJWKS: %d keys, %v", len(all), err)
 	}
+	everyAlg := []jwt.Algorithm{jwt.RS256, jwt.PS256, jwt.ES256, jwt.ES512, jwt.EdDSA}
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
@@ -157,7 +159,11 @@ func TestInterop_X03_PythonToJWTKit(t *testing.T) {
 			}
 		}
 		remote := ktRemote(t, srv, jwt.RemoteKeySetConfig{Algorithms: byFamily[alg]})
-		for src, ks := range map[string]jwt.KeySource{"JWKS": ktSet(t, nil, key), "remote": remote} {
+		remoteAll := ktRemote(t, srv, jwt.RemoteKeySetConfig{Algorithms: everyAlg})
+		for src, ks := range map[string]jwt.KeySource{
+			"JWKS": ktSet(t, nil, key), "remote": remote,
+			"whole JWKS": ktSet(t, nil, all...), "remote, every algorithm": remoteAll,
+		} {
 			v, err := jwt.NewVerifier(jwt.VerifierConfig{Keys: ks, Issuer: ktIssuer, AllowPlainJWT: true})
 			if err != nil {
 				t.Fatal(err)

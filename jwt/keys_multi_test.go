@@ -162,7 +162,7 @@ func TestRemote_T04T05_Substitution(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, err := i.IssueAccess(jwt.Grant{Subject: "u"})
+		tok, err := i.IssueAccess(context.Background(), jwt.Grant{Subject: "u"})
 		if err != nil {
 			t.Fatal(err)
 		}

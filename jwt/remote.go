@@ -32,9 +32,11 @@ type RemoteKeySetConfig struct {
 	// URL is the issuer's JWKS endpoint (its jwks_uri). It must be an
 	// absolute https URL, or http with AllowHTTP. Required.
 	URL string
-	// Algorithms lists the algorithms accepted from the set, all of one
-	// family (RSA, EC or EdDSA; HMAC is refused: a published key is never
-	// a secret). A key whose alg is not listed is ignored. A key without
+	// Algorithms lists the algorithms accepted from the set: RSA, EC or
+	// EdDSA ones, of one family or several (as while an issuer moves from
+	// RS256 to ES256); HMAC is refused, as a published key is never a
+	// secret. A token of another algorithm is refused before any lookup
+	// or fetch. A key whose alg is not listed is ignored. A key without
 	// alg is bound to the algorithm when exactly one is listed, and
 	// ignored otherwise. Default: RS256.
 	Algorithms []Algorithm
@@ -109,7 +111,6 @@ type RemoteKeySet struct {
 	url       string
 	origin    string
 	algs      []Algorithm
-	family    keyFamily
 	client    *http.Client
 	ownClient bool
 	timeout   time.Duration
@@ -205,9 +206,6 @@ func NewRemoteKeySet(cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
 		if a.family() == familyHMAC {
 			return nil, fmt.Errorf("%w: %s is an HMAC algorithm; a remote key set only holds public keys", ErrConfig, a)
 		}
-		if a.family() != algs[0].family() {
-			return nil, fmt.Errorf("%w: Algorithms must be of one key family; %s and %s mixed", ErrConfig, algs[0], a)
-		}
 	}
 	if cfg.FetchTimeout < 0 || cfg.RefreshInterval < 0 || cfg.UnknownKIDCooldown < 0 || cfg.MaxBodyBytes < 0 || cfg.MaxKeys < 0 {
 		return nil, fmt.Errorf("%w: negative RemoteKeySetConfig limit", ErrConfig)
@@ -216,7 +214,6 @@ func NewRemoteKeySet(cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
 		url:      u.String(),
 		origin:   remoteOrigin(u),
 		algs:     algs,
-		family:   algs[0].family(),
 		timeout:  cmp.Or(cfg.FetchTimeout, 5*time.Second),
 		interval: cmp.Or(cfg.RefreshInterval, 15*time.Minute),
 		cooldown: cmp.Or(cfg.UnknownKIDCooldown, 30*time.Second),
@@ -338,11 +335,8 @@ func (r *RemoteKeySet) built() error {
 	return nil
 }
 
-func (r *RemoteKeySet) keyFamily() keyFamily {
-	if r == nil {
-		return 0
-	}
-	return r.family
+func (r *RemoteKeySet) accepts(alg Algorithm) bool {
+	return r != nil && slices.Contains(r.algs, alg)
 }
 
 func (r *RemoteKeySet) holds(kid string) bool {
@@ -537,7 +531,7 @@ func (r *RemoteKeySet) fetch() (err error) {
 		}
 		return err
 	}
-	snap, err := newSnapshot(nil, keys)
+	snap, err := newSnapshot(nil, nil, keys)
 	if err != nil {
 		return fmt.Errorf("jwt: JWKS: %w", err)
 	}

@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -21,11 +22,11 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(string(alg), func(t *testing.T) {
 			f := algFixture(t, alg)
 			g := Grant{Subject: "u1", Scopes: []string{"read", "write"}, FamilyID: "fam-1", Extra: map[string]any{"role": "x"}}
-			at, err := f.iss.IssueAccess(g)
+			at, err := f.iss.IssueAccess(context.Background(), g)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rt, err := f.iss.IssueRefresh(g)
+			rt, err := f.iss.IssueRefresh(context.Background(), g)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +132,7 @@ func TestIssue(t *testing.T) {
 			{"expires-at-rounded-down", Grant{Subject: "a", ExpiresAt: testNow.Add(90*time.Second + 900*time.Millisecond)}, 90 * time.Second},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				tok, err := f.iss.IssueAccess(tc.g)
+				tok, err := f.iss.IssueAccess(context.Background(), tc.g)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -154,7 +155,7 @@ func TestIssue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, err := iss.IssueAccess(Grant{Subject: "a"})
+		tok, err := iss.IssueAccess(context.Background(), Grant{Subject: "a"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +177,7 @@ func TestIssue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, err := iss.IssueAccess(Grant{Subject: "a"})
+		tok, err := iss.IssueAccess(context.Background(), Grant{Subject: "a"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,14 +191,14 @@ func TestIssue(t *testing.T) {
 	})
 
 	t.Run("jti", func(t *testing.T) {
-		tok, err := f.iss.IssueAccess(Grant{Subject: "a", ID: "my-id"})
+		tok, err := f.iss.IssueAccess(context.Background(), Grant{Subject: "a", ID: "my-id"})
 		if err != nil || tok.Claims.ID != "my-id" {
 			t.Fatalf("Grant.ID: %v %v", tok, err)
 		}
 		// Default jti: 128 random bits, base64url, all distinct.
 		seen := make(map[string]bool)
 		for range 2000 {
-			tok, err := f.iss.IssueAccess(Grant{Subject: "a"})
+			tok, err := f.iss.IssueAccess(context.Background(), Grant{Subject: "a"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,9 +241,9 @@ func TestIssue(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				var err error
 				if tc.refresh {
-					_, err = f.iss.IssueRefresh(tc.g)
+					_, err = f.iss.IssueRefresh(context.Background(), tc.g)
 				} else {
-					_, err = f.iss.IssueAccess(tc.g)
+					_, err = f.iss.IssueAccess(context.Background(), tc.g)
 				}
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("got %v, want %v", err, tc.wantErr)
@@ -255,7 +256,7 @@ func TestIssue(t *testing.T) {
 		// Values that need JSON escaping survive the round trip.
 		for _, s := range []string{`a"b`, `a\b`, "line\nbreak", "\x00", "</script>", "ключ", "\u2028"} {
 			g := Grant{Subject: s, ID: s, FamilyID: s, Scopes: []string{"https://api.test/read"}}
-			tok, err := f.iss.IssueRefresh(g)
+			tok, err := f.iss.IssueRefresh(context.Background(), g)
 			if err != nil {
 				t.Fatal(err)
 			}

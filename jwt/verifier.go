@@ -301,7 +301,7 @@ func (v *Verifier) verifyJWS(ctx context.Context, raw string, use TokenUse) (*Ke
 		return nil, "", fail(ErrAlgorithm, "alg header missing")
 	}
 	alg := Algorithm(h.alg)
-	if !alg.valid() || alg.family() != v.keys.keyFamily() {
+	if !alg.valid() || !v.keys.accepts(alg) {
 		return nil, "", fail(ErrAlgorithm, "algorithm not accepted by this verifier")
 	}
 	key, err := v.keys.verificationKey(ctx, h.kid, h.hasKID)

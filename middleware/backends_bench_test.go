@@ -83,7 +83,7 @@ func BenchmarkRequireBearerRevocation(b *testing.B) {
 	keys, _ := jwt.NewKeySet(key)
 	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: "https://issuer.test"})
 	ver, _ := jwt.NewVerifier(jwt.VerifierConfig{Keys: keys, Issuer: "https://issuer.test"})
-	tok, err := iss.IssueAccess(jwt.Grant{Subject: "user-1", FamilyID: tokenid.New()})
+	tok, err := iss.IssueAccess(context.Background(), jwt.Grant{Subject: "user-1", FamilyID: tokenid.New()})
 	if err != nil {
 		b.Fatal(err)
 	}

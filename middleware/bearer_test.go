@@ -26,7 +26,7 @@ func newBearerTokens(t *testing.T, f *fixture) bearerTokens {
 	var bt bearerTokens
 	bt.valid = f.access(t, jwt.Grant{Subject: johnID, Scopes: []string{"read"}})
 
-	exp, err := f.issuerAt(t, time.Now().Add(-2*time.Hour)).IssueAccess(jwt.Grant{Subject: johnID})
+	exp, err := f.issuerAt(t, time.Now().Add(-2*time.Hour)).IssueAccess(context.Background(), jwt.Grant{Subject: johnID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func newBearerTokens(t *testing.T, f *fixture) bearerTokens {
 	}
 	otherKeys, _ := jwt.NewKeySet(otherKey)
 	otherIss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: otherKeys, Issuer: testIssuer, Audience: []string{testAudience}})
-	ws, err := otherIss.IssueAccess(jwt.Grant{Subject: johnID})
+	ws, err := otherIss.IssueAccess(context.Background(), jwt.Grant{Subject: johnID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func newBearerTokens(t *testing.T, f *fixture) bearerTokens {
 	bt.tampered = parts[0] + "." + b64(validClaims(johnID, `,"scope":"admin"`)) + "." + parts[2]
 	bt.algNone = b64(`{"alg":"none","typ":"at+jwt"}`) + "." + b64(validClaims(johnID, "")) + "."
 
-	rt, err := f.issuer.IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
+	rt, err := f.issuer.IssueRefresh(context.Background(), jwt.Grant{Subject: johnID, FamilyID: tokenid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestRequireBearer_RealServer(t *testing.T) {
 func TestRequireBearer_T01_RefreshTokenAsAccessToken(t *testing.T) {
 	f := newFixture(t)
 	family := "fam-1"
-	refreshTok, err := f.issuer.IssueRefresh(jwt.Grant{Subject: johnID, FamilyID: family})
+	refreshTok, err := f.issuer.IssueRefresh(context.Background(), jwt.Grant{Subject: johnID, FamilyID: family})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestRequireBearer_C13_TokenWithoutJTI(t *testing.T) {
 
 func TestRequireBearer_RevokedToken(t *testing.T) {
 	f := newFixture(t)
-	tok, err := f.issuer.IssueAccess(jwt.Grant{Subject: johnID})
+	tok, err := f.issuer.IssueAccess(context.Background(), jwt.Grant{Subject: johnID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +405,7 @@ func (keysDown) VerifyAccess(context.Context, string) (*jwt.Claims, error) {
 func TestAuthenticate_Sentinels(t *testing.T) {
 	f := newFixture(t)
 	bt := newBearerTokens(t, f)
-	revoked, err := f.issuer.IssueAccess(jwt.Grant{Subject: johnID})
+	revoked, err := f.issuer.IssueAccess(context.Background(), jwt.Grant{Subject: johnID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func newCacheFixture(t testing.TB, cfg TokenCacheConfig) *cacheFixture {
 
 func (f *cacheFixture) token(t testing.TB, sub string) *jwt.Token {
 	t.Helper()
-	tok, err := f.issuer.IssueAccess(jwt.Grant{Subject: sub, Scopes: []string{"read"}, FamilyID: tokenid.New()})
+	tok, err := f.issuer.IssueAccess(context.Background(), jwt.Grant{Subject: sub, Scopes: []string{"read"}, FamilyID: tokenid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

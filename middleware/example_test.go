@@ -40,7 +40,7 @@ func ExampleRequireBearer() {
 	})
 	h := middleware.RequireBearer(verifier)(me)
 
-	tok, err := issuer.IssueAccess(jwt.Grant{Subject: "user-42"})
+	tok, err := issuer.IssueAccess(context.Background(), jwt.Grant{Subject: "user-42"})
 	if err != nil {
 		panic(err)
 	}
@@ -68,7 +68,7 @@ func ExampleRequireScope() {
 	h := middleware.RequireBearer(verifier)(middleware.RequireScope("admin")(admin))
 
 	for _, scopes := range [][]string{{"read"}, {"read", "admin"}} {
-		tok, err := issuer.IssueAccess(jwt.Grant{Subject: "user-42", Scopes: scopes})
+		tok, err := issuer.IssueAccess(context.Background(), jwt.Grant{Subject: "user-42", Scopes: scopes})
 		if err != nil {
 			panic(err)
 		}
@@ -127,7 +127,7 @@ func ExampleOptionalBearer() {
 		}
 		fmt.Fprintln(w, "welcome, guest")
 	}))
-	tok, _ := issuer.IssueAccess(jwt.Grant{Subject: "user-42"})
+	tok, _ := issuer.IssueAccess(context.Background(), jwt.Grant{Subject: "user-42"})
 	for _, authorization := range []string{"Bearer " + tok.Raw, "", "Bearer not-a-token"} {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		if authorization != "" {

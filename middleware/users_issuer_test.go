@@ -46,7 +46,7 @@ func TestWithUsers_SubjectOfAnotherIssuerIsNotALocalUser(t *testing.T) {
 	f := newFixture(t)
 	multi, partner := partnerTokens(t, f)
 	fromPartner := func(sub string) string {
-		tok, err := partner.IssueAccess(jwt.Grant{Subject: sub, Scopes: []string{"read"}})
+		tok, err := partner.IssueAccess(t.Context(), jwt.Grant{Subject: sub, Scopes: []string{"read"}})
 		if err != nil {
 			t.Fatal(err)
 		}

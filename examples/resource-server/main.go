@@ -68,7 +68,7 @@ func parseConfig(args []string, output io.Writer) (config, error) {
 	fs.StringVar(&c.jwksURL, "jwks", "http://127.0.0.1:8000/.well-known/jwks.json", "the issuer's JWKS URL (https, or http on a loopback host)")
 	fs.StringVar(&c.issuer, "issuer", "", "expected iss claim (default: the origin of -jwks)")
 	fs.StringVar(&c.audience, "audience", "", "this service's name in the aud claim (default: none, and tokens that carry aud are refused)")
-	algs := fs.String("alg", "RS256", "accepted algorithms, comma-separated, of one family (e.g. RS256 or ES256 or EdDSA)")
+	algs := fs.String("alg", "RS256", "accepted algorithms, comma-separated (e.g. RS256, or RS256,ES256 while the issuer moves to ES256)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -92,7 +92,7 @@ func TestResourceServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	mint := func(scopes ...string) string {
-		tok, err := iss.IssueAccess(jwt.Grant{Subject: "johndoe", Scopes: scopes})
+		tok, err := iss.IssueAccess(context.Background(), jwt.Grant{Subject: "johndoe", Scopes: scopes})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,9 +124,9 @@ func TestResourceServer(t *testing.T) {
 	rogue, _ := jwt.GenerateKey("rs-1", jwt.RS256)
 	rogueKeys, _ := jwt.NewKeySet(rogue)
 	rogueIss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: rogueKeys, Issuer: testIssuer})
-	forged, _ := rogueIss.IssueAccess(jwt.Grant{Subject: "johndoe", Scopes: []string{"admin"}})
+	forged, _ := rogueIss.IssueAccess(context.Background(), jwt.Grant{Subject: "johndoe", Scopes: []string{"admin"}})
 	otherIss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: "https://other.example"})
-	other, _ := otherIss.IssueAccess(jwt.Grant{Subject: "johndoe"})
+	other, _ := otherIss.IssueAccess(context.Background(), jwt.Grant{Subject: "johndoe"})
 	for name, tok := range map[string]string{"forged": forged.Raw, "other issuer": other.Raw} {
 		if res, _ := get(t, base+"/admin", tok); res.StatusCode != 401 || !strings.Contains(res.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
 			t.Errorf("%s: %d %q", name, res.StatusCode, res.Header.Get("WWW-Authenticate"))
@@ -149,7 +149,7 @@ func TestResourceServer_IssuerDown(t *testing.T) {
 	key, _ := jwt.GenerateKey("rs-1", jwt.RS256)
 	keys, _ := jwt.NewKeySet(key)
 	iss, _ := jwt.NewIssuer(jwt.IssuerConfig{Keys: keys, Issuer: "http://" + ln.Addr().String()})
-	tok, _ := iss.IssueAccess(jwt.Grant{Subject: "u"})
+	tok, _ := iss.IssueAccess(context.Background(), jwt.Grant{Subject: "u"})
 	if res, _ := get(t, base+"/whoami", tok.Raw); res.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("/whoami with the issuer down: %d", res.StatusCode)
 	}

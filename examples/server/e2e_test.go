@@ -263,7 +263,7 @@ func TestServer_EndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tok, err := iss.IssueAccess(jwt.Grant{Subject: claims.Subject, TTL: 30 * time.Minute})
+			tok, err := iss.IssueAccess(context.Background(), jwt.Grant{Subject: claims.Subject, TTL: 30 * time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -111,7 +111,7 @@ func BenchmarkSign(b *testing.B) {
 			})
 		}
 		run("jwtkit", func() error {
-			_, err := f.Issuer.IssueAccess(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: tokenid.New()})
+			_, err := f.Issuer.IssueAccess(context.Background(), jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: tokenid.New()})
 			return err
 		})
 		run("std", func() error { _, err := s.IssueAccess(Subject, Scopes, NewStdID()); return err })
@@ -128,10 +128,10 @@ func BenchmarkIssuePair(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			sid := tokenid.New()
-			if _, err := f.Issuer.IssueRefresh(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: sid}); err != nil {
+			if _, err := f.Issuer.IssueRefresh(context.Background(), jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: sid}); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := f.Issuer.IssueAccess(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: sid}); err != nil {
+			if _, err := f.Issuer.IssueAccess(context.Background(), jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: sid}); err != nil {
 				b.Fatal(err)
 			}
 		}

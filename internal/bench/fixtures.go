@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -135,7 +136,7 @@ func NewFixture(alg jwt.Algorithm) (*Fixture, error) {
 	if f.Verifier, err = jwt.NewVerifier(jwt.VerifierConfig{Keys: f.Keys, Issuer: Issuer, Audience: Audience, Leeway: Leeway}); err != nil {
 		return nil, err
 	}
-	tok, err := f.Issuer.IssueAccess(jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: tokenid.New()})
+	tok, err := f.Issuer.IssueAccess(context.Background(), jwt.Grant{Subject: Subject, Scopes: Scopes, FamilyID: tokenid.New()})
 	if err != nil {
 		return nil, err
 	}

@@ -173,7 +173,7 @@ func Cases(f *Fixture) ([]Case, error) {
 	add("alg-none-sig-kept", false, false, none+"."+strings.Split(f.Token, ".")[2], nil)
 	tok, err = s.SignRaw(hdr(string(f.Alg), KID, "refresh+jwt"), Claims(now))
 	add("typ-refresh", false, false, tok, err)
-	rt, err := f.Issuer.IssueRefresh(jwt.Grant{Subject: Subject, FamilyID: tokenid.New()})
+	rt, err := f.Issuer.IssueRefresh(context.Background(), jwt.Grant{Subject: Subject, FamilyID: tokenid.New()})
 	if err == nil {
 		tok = rt.Raw
 	}

@@ -102,7 +102,7 @@ func New(t T, cfg Config) *Kit {
 // g.Extra. It fails the test if g cannot be issued.
 func (k *Kit) Access(g jwt.Grant) string {
 	k.t.Helper()
-	tok, err := k.Issuer.IssueAccess(g)
+	tok, err := k.Issuer.IssueAccess(context.Background(), g)
 	if err != nil {
 		k.t.Fatalf("jwttest: issuing an access token: %v", err)
 	}
@@ -112,7 +112,7 @@ func (k *Kit) Access(g jwt.Grant) string {
 // Refresh returns a signed refresh token for g (g.FamilyID is required).
 func (k *Kit) Refresh(g jwt.Grant) string {
 	k.t.Helper()
-	tok, err := k.Issuer.IssueRefresh(g)
+	tok, err := k.Issuer.IssueRefresh(context.Background(), g)
 	if err != nil {
 		k.t.Fatalf("jwttest: issuing a refresh token: %v", err)
 	}
