@@ -155,7 +155,7 @@ func TestProfile_DefaultsFailClosed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			strict := s
 			strict.plainJWT, strict.profile = false, jwt.AccessProfile{}
-			c, err := shapeVerifier(t, strict).VerifyAccess(context.Background(), shapeToken(t, s.header, s.claims))
+			_, err := shapeVerifier(t, strict).VerifyAccess(context.Background(), shapeToken(t, s.header, s.claims))
 			switch {
 			case s.plainJWT:
 				if !errors.Is(err, jwt.ErrTokenUse) {
@@ -170,7 +170,7 @@ func TestProfile_DefaultsFailClosed(t *testing.T) {
 			// typ allowed, scope settings left out: no scope is granted
 			// from scp, or the array is refused.
 			strict.plainJWT = s.plainJWT
-			c, err = shapeVerifier(t, strict).VerifyAccess(context.Background(), shapeToken(t, s.header, s.claims))
+			c, err := shapeVerifier(t, strict).VerifyAccess(context.Background(), shapeToken(t, s.header, s.claims))
 			if err != nil {
 				t.Fatal(err)
 			}
