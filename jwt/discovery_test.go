@@ -133,6 +133,31 @@ func TestDiscover_OpenIDConfigurationFallback(t *testing.T) {
 	}
 }
 
+// An issuer written with a trailing slash (as Auth0 writes its own) is
+// matched as written, and its OpenID document is read without a double
+// slash before .well-known.
+func TestDiscover_TrailingSlashIssuer(t *testing.T) {
+	k := ktKey(t, "k1", jwt.RS256, "rsa")
+	s := newMDServer(t, "", k)
+	s.issuer += "/"
+	jwks := ktJWKS(t, k)
+	s.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			mdWrite(w, map[string]any{"issuer": s.issuer, "jwks_uri": s.URL + "/jwks.json"})
+		case "/jwks.json":
+			_, _ = w.Write(jwks)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	r, err := s.discover(t, jwt.RemoteKeySetConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyThrough(t, r, k, s.issuer)
+}
+
 // RFC 8414 §3.3: the issuer in the document must equal the configured one
 // exactly; a document that fails the check is not retried elsewhere.
 func TestDiscover_IssuerMismatchRefused(t *testing.T) {
