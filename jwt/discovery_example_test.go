@@ -28,3 +28,26 @@ func ExampleDiscoverKeySet() {
 	}
 	_ = v // v.VerifyAccess(ctx, raw) in the request path
 }
+
+// Access tokens of an Okta custom authorization server: no typ header,
+// scopes in an scp array. The issuer's keys come from its metadata.
+func ExampleAccessProfile() {
+	const issuer = "https://dev-1.okta.example/oauth2/default"
+	ctx := context.Background()
+	keys, err := jwt.DiscoverKeySet(ctx, issuer, jwt.RemoteKeySetConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer keys.Close()
+	v, err := jwt.NewVerifier(jwt.VerifierConfig{
+		Keys:          keys,
+		Issuer:        issuer,
+		Audience:      "api://default",
+		AllowPlainJWT: true,
+		Profile:       jwt.AccessProfile{ScopeClaim: "scp", ScopeArray: true},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = v // claims.HasScope("items.read") after v.VerifyAccess(ctx, raw)
+}
