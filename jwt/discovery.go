@@ -29,12 +29,14 @@ const (
 // well-known path inserted between host and path, so the issuer
 // https://id.example/tenant is read from
 // https://id.example/.well-known/oauth-authorization-server/tenant), and,
-// if that answers with a status other than 200, at the OpenID Connect
-// Discovery location (issuer + "/.well-known/openid-configuration"), which
-// is all many identity providers publish. The document must be one JSON
-// object whose issuer equals issuer byte for byte (RFC 8414 §3.3: a
-// document naming another issuer is an impersonation attempt and is
-// refused) and whose jwks_uri is an absolute URL.
+// if the answer there is not a usable document (a 404, a login page, a
+// document without jwks_uri), at the OpenID Connect Discovery location
+// (issuer + "/.well-known/openid-configuration"), which is all many
+// identity providers publish. The document must be one JSON object whose
+// issuer equals issuer byte for byte and whose jwks_uri is an absolute
+// URL. A document naming another issuer ends discovery at once (RFC 8414
+// §3.3: it is a misconfiguration or an impersonation attempt), as does a
+// location that cannot be reached.
 //
 // cfg configures the returned key set as for [NewRemoteKeySet], except
 // that cfg.URL must be empty: the URL comes from the metadata. The
@@ -68,11 +70,10 @@ func DiscoverKeySet(ctx context.Context, issuer string, cfg RemoteKeySetConfig) 
 	for _, u := range urls {
 		var status int
 		jwksURI, status, err = fetchMetadata(ctx, client, u, issuer, timeout, maxBody)
-		if err == nil || status == 0 || status == http.StatusOK {
-			// Only a status other than 200 from the RFC 8414 location
-			// (typically 404) moves on to the OpenID location: a
-			// document that fails the checks, or no answer at all,
-			// ends discovery.
+		if err == nil || status == 0 || errors.Is(err, ErrIssuer) {
+			// Only an answer that is no usable document moves on to
+			// the OpenID location; whatever it holds must pass the same
+			// checks.
 			break
 		}
 	}

@@ -158,6 +158,42 @@ func TestDiscover_TrailingSlashIssuer(t *testing.T) {
 	verifyThrough(t, r, k, s.issuer)
 }
 
+// A server that answers every path with a page (a single-page app's
+// catch-all route) or with RFC 8414 metadata lacking jwks_uri (optional
+// there) is read at its OpenID location next.
+func TestDiscover_UnusableRFC8414AnswerFallsBack(t *testing.T) {
+	k := ktKey(t, "k1", jwt.RS256, "rsa")
+	for name, answer := range map[string]func(s *mdServer, w http.ResponseWriter){
+		"html page": func(_ *mdServer, w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<!doctype html><title>app</title>"))
+		},
+		"no jwks_uri": func(s *mdServer, w http.ResponseWriter) {
+			mdWrite(w, map[string]any{"issuer": s.issuer, "token_endpoint": s.issuer + "/token"})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newMDServer(t, "", k)
+			jwks := ktJWKS(t, k)
+			s.setHandler(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/.well-known/openid-configuration":
+					mdWrite(w, map[string]any{"issuer": s.issuer, "jwks_uri": s.URL + "/jwks.json"})
+				case "/jwks.json":
+					_, _ = w.Write(jwks)
+				default:
+					answer(s, w)
+				}
+			})
+			r, err := s.discover(t, jwt.RemoteKeySetConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			verifyThrough(t, r, k, s.issuer)
+		})
+	}
+}
+
 // RFC 8414 §3.3: the issuer in the document must equal the configured one
 // exactly; a document that fails the check is not retried elsewhere.
 func TestDiscover_IssuerMismatchRefused(t *testing.T) {
