@@ -47,7 +47,7 @@ type Claims struct {
 	IssuedAt  time.Time // iat; zero when absent
 	NotBefore time.Time // nbf; zero when absent
 	ExpiresAt time.Time // exp
-	Scopes    []string  // scope, space-delimited on the wire
+	Scopes    []string  // scope (or the AccessProfile's scope claim), space-delimited on the wire
 	FamilyID  string    // sid: the refresh family (login session) the token belongs to
 	Use       TokenUse  // from the typ header
 	KeyID     string    // kid of the key that verified the token

@@ -64,6 +64,14 @@
 // accept only their own kind. Tokens minted by other libraries without
 // that marker (typ absent or "JWT", as python-jose writes them) are
 // accepted as access tokens only with [VerifierConfig.AllowPlainJWT].
+// Identity providers' access tokens, which also place scopes differently
+// (scp, arrays) or carry claims a service requires (client_id), are
+// described by an [AccessProfile].
+//
+// A resource server can be given its issuer's identifier alone:
+// [DiscoverKeySet] reads the issuer's RFC 8414 (or OpenID Connect)
+// metadata, checks that it names the same issuer, and returns a
+// [RemoteKeySet] for the published jwks_uri.
 //
 // HMAC secrets shorter than the hash output and RSA moduli under 2048 bits
 // are refused ([ErrWeakKey]).

@@ -58,6 +58,10 @@ var (
 	ErrConfig = errors.New("jwt: invalid configuration")
 )
 
+// ErrDiscovery reports that [DiscoverKeySet] could not read or accept an
+// issuer's metadata.
+var ErrDiscovery = errors.New("jwt: issuer metadata unusable")
+
 // verificationSentinels lists every error a verification may wrap. The fuzz
 // tests hold the verifier to it.
 var verificationSentinels = []error{

@@ -83,8 +83,10 @@ func TestRemote_VerifiesLikeLocal(t *testing.T) {
 			if ks := remote.Keys(); len(ks) != 1 || ks[0].CanSign() || ks[0].Algorithm() != tc.alg {
 				t.Fatalf("remote keys %v", ks)
 			}
+			// The fetch at construction, and a second one when it had
+			// ended before ktRemote's Refresh began.
 			st := remote.Status()
-			if st.Fetches != 1 || st.LastError != nil || st.LastSuccess.IsZero() || len(st.KeyIDs) != 1 {
+			if st.Fetches < 1 || st.Fetches > 2 || st.LastError != nil || st.LastSuccess.IsZero() || len(st.KeyIDs) != 1 {
 				t.Fatalf("status %+v", st)
 			}
 		})

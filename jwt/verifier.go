@@ -67,6 +67,10 @@ type VerifierConfig struct {
 	// own typ, so this never lets a refresh token act as an access token.
 	// Default: false (typ must be at+jwt).
 	AllowPlainJWT bool
+	// Profile adapts access-token claims to another issuer's shape: the
+	// scope claim's name and format, and further required claims. The
+	// zero value is jwtkit's own shape.
+	Profile AccessProfile
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
@@ -95,6 +99,9 @@ type Verifier struct {
 	maxAccess     time.Duration
 	maxRefresh    time.Duration
 	allowPlainJWT bool
+	scopeClaim    string   // the access-token scope claim
+	scopeArray    bool     // the access-token scope claim may be an array
+	required      []string // further claims access tokens must carry
 	now           func() time.Time
 
 	// scratch holds *scratch values: the working memory of a
@@ -125,6 +132,10 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.MaxTokenBytes < 0 || cfg.MaxAccessTTL < 0 || cfg.MaxRefreshTTL < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
+	scopeClaim, err := cfg.Profile.check()
+	if err != nil {
+		return nil, err
+	}
 	v := &Verifier{
 		keys:          cfg.Keys,
 		issuer:        cfg.Issuer,
@@ -136,6 +147,9 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		maxAccess:     cmp.Or(cfg.MaxAccessTTL, 24*time.Hour),
 		maxRefresh:    cmp.Or(cfg.MaxRefreshTTL, 30*24*time.Hour),
 		allowPlainJWT: cfg.AllowPlainJWT,
+		scopeClaim:    scopeClaim,
+		scopeArray:    cfg.Profile.ScopeArray,
+		required:      slices.Clone(cfg.Profile.RequiredClaims),
 		now:           cfg.Now,
 	}
 	if v.now == nil {
@@ -258,11 +272,20 @@ func (v *Verifier) verify(ctx context.Context, raw string, use TokenUse) (*Claim
 	cb := &claimsBlock{}
 	c := &cb.c
 	c.Use, c.KeyID, c.raw = use, key.id, payload
-	if err := parseClaims(cb); err != nil {
+	scope, scopeArray := "scope", false
+	if use == Access {
+		scope, scopeArray = v.scopeClaim, v.scopeArray
+	}
+	if err := parseClaims(cb, scope, scopeArray); err != nil {
 		return nil, err
 	}
 	if err := v.checkClaims(c, use); err != nil {
 		return nil, err
+	}
+	if use == Access && len(v.required) > 0 {
+		if name := missingClaim(payload, v.required); name != "" {
+			return nil, &verifyError{sentinel: ErrMissingClaim, detail: name}
+		}
 	}
 	return c, nil
 }
@@ -396,9 +419,10 @@ type claimsBlock struct {
 	scopes [4]string
 }
 
-// parseClaims reads the claim set cb.c.raw into cb.c. Lists go into cb's
-// storage when they fit.
-func parseClaims(cb *claimsBlock) error {
+// parseClaims reads the claim set cb.c.raw into cb.c, with the scopes
+// from the claim named scope (a string, or also an array with
+// scopeArray). Lists go into cb's storage when they fit.
+func parseClaims(cb *claimsBlock, scope string, scopeArray bool) error {
 	c := &cb.c
 	if len(c.raw) == 0 || c.raw[0] != '{' {
 		return fail(ErrMalformed, "claims are not a JSON object")
@@ -415,6 +439,17 @@ func parseClaims(cb *claimsBlock) error {
 		}
 		if !more {
 			break
+		}
+		if name == scope {
+			if scopeArray && val.kind == kindArray {
+				err = scopeArrayClaim(c, val, cb.scopes[:0:len(cb.scopes)])
+			} else {
+				err = scopeClaim(c, val, cb.scopes[:0:len(cb.scopes)])
+			}
+			if err != nil {
+				return err
+			}
+			continue
 		}
 		switch name {
 		case "sub":
@@ -434,8 +469,6 @@ func parseClaims(cb *claimsBlock) error {
 			err = dateClaim(&c.IssuedAt, val, "iat")
 		case "aud":
 			err = audienceClaim(c, val, cb.aud[:0:len(cb.aud)])
-		case "scope":
-			err = scopeClaim(c, val, cb.scopes[:0:len(cb.scopes)])
 		}
 		if err != nil {
 			return err

@@ -5,6 +5,14 @@
 //	go run ./examples/resource-server -addr 127.0.0.1:8001 \
 //	    -jwks http://127.0.0.1:8000/.well-known/jwks.json [-issuer URL] [-alg RS256]
 //
+// or, given only the issuer, which publishes its JWKS URL in its
+// authorization-server metadata (RFC 8414, or OpenID Connect discovery):
+//
+//	go run ./examples/resource-server -issuer-url http://127.0.0.1:8000 -alg ES256
+//
+// Access tokens of an identity provider (typ "JWT" or none, scopes in
+// scp) need -plain-jwt and -scope-claim scp.
+//
 // GET /whoami answers any valid access token with its claims; GET /admin
 // also needs the scope "admin" (403 insufficient_scope otherwise); GET
 // /healthz reports whether the key set has been fetched.
@@ -56,6 +64,10 @@ type config struct {
 	issuer   string
 	audience string
 	algs     []jwt.Algorithm
+	// issuerURL, when set, is the issuer to discover the JWKS URL from.
+	issuerURL  string
+	plainJWT   bool
+	scopeClaim string
 	// allowHTTP permits a plain-http JWKS URL, for a loopback host only.
 	allowHTTP bool
 }
@@ -68,6 +80,9 @@ func parseConfig(args []string, output io.Writer) (config, error) {
 	fs.StringVar(&c.jwksURL, "jwks", "http://127.0.0.1:8000/.well-known/jwks.json", "the issuer's JWKS URL (https, or http on a loopback host)")
 	fs.StringVar(&c.issuer, "issuer", "", "expected iss claim (default: the origin of -jwks)")
 	fs.StringVar(&c.audience, "audience", "", "this service's name in the aud claim (default: none, and tokens that carry aud are refused)")
+	fs.StringVar(&c.issuerURL, "issuer-url", "", "the issuer: read its metadata for the JWKS URL, instead of -jwks and -issuer")
+	fs.BoolVar(&c.plainJWT, "plain-jwt", false, `accept access tokens whose typ is "JWT" or absent (identity providers)`)
+	fs.StringVar(&c.scopeClaim, "scope-claim", "", `claim holding the scopes, as a string or an array (default: "scope", a string)`)
 	algs := fs.String("alg", "RS256", "accepted algorithms, comma-separated (e.g. RS256, or RS256,ES256 while the issuer moves to ES256)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -77,6 +92,20 @@ func parseConfig(args []string, output io.Writer) (config, error) {
 	}
 	for a := range strings.SplitSeq(*algs, ",") {
 		c.algs = append(c.algs, jwt.Algorithm(strings.TrimSpace(a)))
+	}
+	if c.issuerURL != "" {
+		var both bool
+		fs.Visit(func(f *flag.Flag) { both = both || f.Name == "jwks" || f.Name == "issuer" })
+		if both {
+			return c, errors.New("-issuer-url replaces -jwks and -issuer")
+		}
+		u, err := url.Parse(c.issuerURL)
+		if err != nil || u.Host == "" {
+			return c, fmt.Errorf("-issuer-url %q is not an absolute URL", c.issuerURL)
+		}
+		c.issuer, c.jwksURL = c.issuerURL, ""
+		c.allowHTTP = u.Scheme == "http" && isLoopback(u.Hostname())
+		return c, nil
 	}
 	u, err := url.Parse(c.jwksURL)
 	if err != nil || u.Host == "" {
@@ -104,21 +133,32 @@ type app struct {
 	handler http.Handler
 }
 
-func newApp(cfg config, logger *slog.Logger) (*app, error) {
-	keys, err := jwt.NewRemoteKeySet(jwt.RemoteKeySetConfig{
+// newApp builds the key set, from the issuer's metadata when
+// cfg.issuerURL is set (within ctx), and the handler.
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
+	keyCfg := jwt.RemoteKeySetConfig{
 		URL:        cfg.jwksURL,
 		Algorithms: cfg.algs,
 		AllowHTTP:  cfg.allowHTTP,
 		Logger:     logger,
-	})
+	}
+	var keys *jwt.RemoteKeySet
+	var err error
+	if cfg.issuerURL != "" {
+		keys, err = jwt.DiscoverKeySet(ctx, cfg.issuerURL, keyCfg)
+	} else {
+		keys, err = jwt.NewRemoteKeySet(keyCfg)
+	}
 	if err != nil {
 		return nil, err
 	}
 	verifier, err := jwt.NewVerifier(jwt.VerifierConfig{
-		Keys:     keys,
-		Issuer:   cfg.issuer,
-		Audience: cfg.audience,
-		Leeway:   30 * time.Second,
+		Keys:          keys,
+		Issuer:        cfg.issuer,
+		Audience:      cfg.audience,
+		Leeway:        30 * time.Second,
+		AllowPlainJWT: cfg.plainJWT,
+		Profile:       jwt.AccessProfile{ScopeClaim: cfg.scopeClaim, ScopeArray: cfg.scopeClaim != ""},
 	})
 	if err != nil {
 		keys.Close()
@@ -181,7 +221,9 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	if err != nil {
 		return err
 	}
-	a, err := newApp(cfg, logger)
+	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+	a, err := newApp(dctx, cfg, logger)
+	dcancel()
 	if err != nil {
 		return err
 	}
@@ -210,7 +252,7 @@ func run(ctx context.Context, args []string, logger *slog.Logger, ready chan<- s
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("resource server listening", "addr", ln.Addr().String(), "jwks", cfg.jwksURL, "issuer", cfg.issuer)
+	logger.Info("resource server listening", "addr", ln.Addr().String(), "jwks", cfg.jwksURL, "issuer", cfg.issuer, "discovered", cfg.issuerURL != "")
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -191,6 +191,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		}
 		mux.Handle("GET /.well-known/jwks.json", jwks)
 	}
+	// Discovery for resource servers and OpenAPI tools; an issuer that
+	// is neither https nor loopback cannot be published.
+	if err := publishMetadata(mux, cfg.issuer, !keys.Active().IsSymmetric()); err != nil {
+		logger.Warn("authorization-server metadata and /openapi.json not published", "err", err)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(healthOK)
