@@ -2,6 +2,7 @@ package password
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,11 +94,26 @@ type Hasher struct {
 	dummyOnce sync.Once
 	dummy     *parsedHash // nil when the configuration is invalid
 	// dummyNanos is a running average of how long the dummy comparison
-	// takes (0: not measured yet), the floor [Hasher.Verify] pads
-	// refusals of weaker hashes to. Only dummy comparisons are sampled,
-	// so no stored hash, however strong, can move it.
+	// takes (0: not measured yet).
 	dummyNanos atomic.Int64
+	// shapes holds a running average of the comparison time of each kind
+	// of stored hash seen (scheme and parameters), at most maxShapes of
+	// them; slowestNanos is the largest. [Hasher.Verify] pads refusals to
+	// the slower of it and the dummy comparison, so that neither a cheaper
+	// nor a costlier hash, nor one of another scheme, tells an account
+	// from an unknown user.
+	shapesMu     sync.Mutex
+	shapes       map[string]int64
+	slowestNanos atomic.Int64
 }
+
+// maxShapes bounds the kinds of stored hashes whose timing a Hasher
+// tracks; maxFloorFactor bounds the padding, as a multiple of the dummy
+// comparison, whatever the stored hashes cost.
+const (
+	maxShapes      = 16
+	maxFloorFactor = 8
+)
 
 // Argon2Params are the Argon2id parameters for new hashes. Each zero field
 // selects its default.
@@ -298,16 +314,14 @@ func (h *Hasher) CompareDummy(password string) {
 // stored, the hash of the account logging in, or with the dummy hash when
 // stored is "" (no such account, or one without a password; the error is
 // then [ErrMalformedHash], as from Compare). It also returns how long the
-// caller must still wait before answering a refusal, so that a refusal
-// takes as long as one for an unknown account:
-//
-//   - zero when the comparison was the dummy one, or when stored is at
-//     the configured scheme and strength: such comparisons take the
-//     dummy's time by themselves;
-//   - for a weaker, legacy stored hash (one [Hasher.NeedsRehash]
-//     reports), the difference to the dummy comparison's running time,
-//     which Verify learns from the dummy comparisons it makes (and, before
-//     the first, by making one).
+// caller must still wait before answering a refusal, so that every
+// refusal takes as long as the slowest comparison the Hasher has seen:
+// the dummy comparison, or one against a costlier stored hash or a hash
+// of another scheme (during a migration from bcrypt to Argon2id, say).
+// Verify learns those times from the comparisons it makes (and, before
+// the first dummy one, by making one); a kind of stored hash counts from
+// its first comparison in the process on, and the padding never exceeds
+// eight times the dummy comparison.
 //
 // The wait is returned rather than slept so that the caller can first
 // release what it holds (a hashing slot) and record the failure; it
@@ -317,21 +331,53 @@ func (h *Hasher) Verify(stored, password string) (time.Duration, error) {
 	start := time.Now()
 	err := h.Compare(stored, password)
 	took := time.Since(start)
-	if _, perr := parseHash(stored); perr != nil {
+	if p, perr := parseHash(stored); perr != nil {
 		// Compare made the dummy comparison: a sample of its cost.
 		h.noteDummy(took)
-		return 0, err
+	} else {
+		shape := p.shape()
+		if h.dummyNanos.Load() == 0 && shape != h.configShape() {
+			// Nothing to pad to yet: learn the dummy comparison's cost
+			// now. (A hash of the configured kind costs what the dummy
+			// does: it needs no padding of its own.)
+			dstart := time.Now()
+			h.CompareDummy(password)
+			h.noteDummy(time.Since(dstart))
+		}
+		h.noteShape(shape, took)
 	}
-	if !h.NeedsRehash(stored) {
-		return 0, err
+	return max(h.refusalTime()-took, 0), err
+}
+
+// refusalTime is how long a refusal should take: the slowest comparison
+// seen, at most maxFloorFactor times the dummy one.
+func (h *Hasher) refusalTime() time.Duration {
+	d := h.dummyNanos.Load()
+	return time.Duration(min(max(d, h.slowestNanos.Load()), d*maxFloorFactor))
+}
+
+// noteShape adds one comparison's duration to the running average of its
+// kind of hash.
+func (h *Hasher) noteShape(shape string, d time.Duration) {
+	h.shapesMu.Lock()
+	defer h.shapesMu.Unlock()
+	old, ok := h.shapes[shape]
+	if !ok && len(h.shapes) >= maxShapes {
+		return
 	}
-	if h.dummyNanos.Load() == 0 {
-		// Nothing to pad to yet: learn the dummy comparison's cost now.
-		dstart := time.Now()
-		h.CompareDummy(password)
-		h.noteDummy(time.Since(dstart))
+	if h.shapes == nil {
+		h.shapes = make(map[string]int64)
 	}
-	return max(time.Duration(h.dummyNanos.Load())-took, 0), err
+	next := int64(d)
+	if ok {
+		next = old + (int64(d)-old)/8
+	}
+	h.shapes[shape] = max(next, 1)
+	var slowest int64
+	for _, n := range h.shapes {
+		slowest = max(slowest, n)
+	}
+	h.slowestNanos.Store(slowest)
 }
 
 // noteDummy adds one dummy comparison's duration to the running average.
@@ -440,6 +486,28 @@ type parsedHash struct {
 	argon2 Argon2Params
 	salt   []byte
 	key    []byte
+}
+
+// shape names the kind of hash p is, by the parameters that set its cost.
+func (p *parsedHash) shape() string {
+	return shapeOf(p.scheme, p.cost, p.argon2)
+}
+
+// configShape is the shape of the hashes h makes, "" when its
+// configuration is invalid.
+func (h *Hasher) configShape() string {
+	c, err := h.config()
+	if err != nil {
+		return ""
+	}
+	return shapeOf(c.scheme, c.cost, c.argon2)
+}
+
+func shapeOf(s Scheme, cost int, a Argon2Params) string {
+	if s == Bcrypt {
+		return "bcrypt/" + strconv.Itoa(cost)
+	}
+	return fmt.Sprintf("argon2id/m=%d,t=%d,p=%d,k=%d", a.Memory, a.Time, a.Threads, a.KeyLen)
 }
 
 // maxHashLen bounds the stored hash before any parsing. The longest hash

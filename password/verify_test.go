@@ -85,29 +85,50 @@ func TestVerify_LearnsTheDummyBeforeTheFirstPadding_L03(t *testing.T) {
 	})
 }
 
-// Only dummy comparisons feed the running average: a planted expensive
-// stored hash cannot raise the padding, and the average follows the
-// dummy's cost as it changes.
-func TestVerify_OnlyTheDummyMovesThePadding(t *testing.T) {
-	dummyTime := 64 * time.Millisecond
+// A refusal takes as long as the slowest comparison seen: a costlier
+// stored hash, or one of another scheme, raises the padding of every
+// refusal (an unknown user's included) to its own time, up to eight dummy
+// comparisons; the averages follow the comparisons' costs as they change.
+func TestVerify_CostlierHashesRaiseThePaddingOfEveryRefusal_L03(t *testing.T) {
+	dummyTime, argonTime := 64*time.Millisecond, 200*time.Millisecond
 	slowVerifications(t, func(p *parsedHash) time.Duration {
-		if p.cost == MinCost {
+		switch {
+		case p.scheme == Argon2id:
+			return argonTime
+		case p.cost == MinCost:
 			return dummyTime
 		}
 		return bcryptTime(p)
 	})
 	synctest.Test(t, func(t *testing.T) {
 		h := &Hasher{Cost: MinCost}
-		_, _ = h.Verify("", "secret")
-		_, _ = h.Verify(bcryptWith("2b", "16"), "secret") // 4 s, stronger: no padding, no sample
-		if wait, _ := h.Verify(secretCost4, "wrong"); wait != 63*time.Millisecond {
-			t.Fatalf("after a strong hash: wait %v, want 63ms", wait)
+		check := func(step, stored string, want time.Duration) {
+			t.Helper()
+			start := time.Now()
+			wait, _ := h.Verify(stored, "wrong")
+			if wait != want {
+				t.Errorf("%s: wait %v, want %v", step, wait, want)
+			}
+			if total := time.Since(start) + wait; total < want {
+				t.Errorf("%s: %v in all", step, total)
+			}
 		}
+		check("unknown user, nothing costlier seen", "", 0)
+		check("another scheme (argon2id, 200ms)", recipeArgon2, 0)
+		check("unknown user after it", "", 136*time.Millisecond)
+		check("current hash after it", secretCost10, 136*time.Millisecond)
+		check("legacy hash after it", secretCost4, 199*time.Millisecond)
+		check("costlier bcrypt (cost 12, 256ms)", bcryptWith("2b", "12"), 0)
+		check("unknown user after cost 12", "", 192*time.Millisecond)
+		check("argon2id after cost 12", recipeArgon2, 56*time.Millisecond)
+		// A planted cost-16 hash (4 s) raises the padding to 8 × 64 ms
+		// and no further.
+		check("cost 16", bcryptWith("2b", "16"), 0)
+		check("unknown user after cost 16", "", 448*time.Millisecond)
 		dummyTime = 72 * time.Millisecond
-		_, _ = h.Verify("", "secret")
-		// 64 + (72-64)/8 = 65 ms.
-		if wait, _ := h.Verify(secretCost4, "wrong"); wait != 64*time.Millisecond {
-			t.Fatalf("after a slower dummy: wait %v, want 64ms", wait)
-		}
+		// The dummy average: 64 + (72-64)/8 = 65 ms, so the cap is 520 ms;
+		// then 65 + (72-65)/8 = 65.875 ms, a cap of 527 ms.
+		check("unknown user with a slower dummy", "", 448*time.Millisecond)
+		check("unknown user, cap moved", "", 455*time.Millisecond)
 	})
 }
