@@ -153,6 +153,10 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		// This server speaks plain http, so on a loopback address (and
 		// only there) its cookies go without Secure.
 		Cookies: &authserver.CookieConfig{Path: "/session/", InsecureHTTP: loopbackAddr(cfg.addr)},
+		// Browsers that logged in keep a login budget of their own, so
+		// that nobody can lock their users out by guessing. Instances
+		// share JWTKIT_DEVICE_KEY; without it each process has its own.
+		DeviceCookie: &authserver.DeviceCookieConfig{Key: deviceKey(cfg.deviceKey), Insecure: loopbackAddr(cfg.addr)},
 	})
 	if err != nil {
 		return nil, err
@@ -212,6 +216,16 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 	}()
 	a.closers = append(a.closers, func() { stop(); <-done })
 	return a, nil
+}
+
+// deviceKey returns the device-cookie key s, or 32 random bytes.
+func deviceKey(s string) []byte {
+	if s != "" {
+		return []byte(s)
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
 }
 
 // loopbackAddr reports whether the listen address addr is on a loopback

@@ -100,6 +100,9 @@ type config struct {
 	pgURL    string
 	redisURL string
 	secret   string
+	// deviceKey signs device cookies (env JWTKIT_DEVICE_KEY); "" takes a
+	// random one per process.
+	deviceKey string
 	// pgSchema and redisPrefix isolate test runs; "" takes the stores'
 	// defaults.
 	pgSchema    string
@@ -136,6 +139,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		c.issuer = "http://" + c.addr
 	}
 	c.secret = getenv("JWT_SECRET")
+	c.deviceKey = getenv("JWTKIT_DEVICE_KEY")
 	return c, nil
 }
 
