@@ -242,6 +242,27 @@ func TestThrottle_RedisDownFailsClosed(t *testing.T) {
 	}
 }
 
+// A Begin on a server that never answers ends with the caller's deadline
+// (the token endpoint's StoreTimeout) and fails, so the login gets 503
+// instead of waiting for Redis.
+func TestThrottle_StalledRedisEndsAtDeadline(t *testing.T) {
+	t.Parallel()
+	// No socket timeouts of the client's own: only the context ends it.
+	client := redis.NewClient(&redis.Options{Addr: testenv.SilentServer(t), ReadTimeout: -1, WriteTimeout: -1,
+		ContextTimeoutEnabled: true})
+	defer client.Close()
+	th, err := New(client, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, err = th.Begin(ctx, authserver.Login{Username: "bob", ClientAddr: "10.0.0.1"})
+	if err == nil || errors.Is(err, authserver.ErrThrottled) {
+		t.Fatalf("Begin on a stalled Redis: %v; want an error that is no refusal", err)
+	}
+}
+
 // An outcome Redis cannot take has no error to return: it is logged.
 func TestThrottle_LostOutcomesAreLogged(t *testing.T) {
 	t.Parallel()
