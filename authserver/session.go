@@ -158,6 +158,8 @@ var ErrNoRevocationStore = errors.New("authserver: no revocation store configure
 // Tokens carry their issue time in whole seconds, so the cut-off is the
 // next whole second, and RevokeAll returns once the clock has reached it
 // (within a second): a login that starts after RevokeAll returns works.
+// The store call is bounded by TokenHandlerConfig.StoreTimeout as well as
+// by ctx.
 func (h *TokenHandler) RevokeAll(ctx context.Context, subject string) error {
 	if h.cfg.Revocations == nil {
 		return ErrNoRevocationStore
@@ -168,7 +170,10 @@ func (h *TokenHandler) RevokeAll(ctx context.Context, subject string) error {
 		cutoff = cutoff.Add(time.Second)
 	}
 	maxAge := max(h.cfg.FamilyTTL, h.cfg.AccessTTL, h.cfg.RefreshTTL) + jwt.MaxLeeway + time.Minute
-	if err := h.cfg.Revocations.RevokeSubject(ctx, subject, cutoff, maxAge); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, h.cfg.StoreTimeout)
+	err := h.cfg.Revocations.RevokeSubject(sctx, subject, cutoff, maxAge)
+	cancel()
+	if err != nil {
 		return err
 	}
 	h.cfg.Audit(ctx, AuditEvent{Kind: AuditRevokeAll, Subject: subject})

@@ -594,7 +594,10 @@ var errRevokedDuringLogin = &Error{}
 // beginAttempt asks the guard to let a login attempt through.
 func (h *TokenHandler) beginAttempt(ctx context.Context, l Login) (*Attempt, *Error) {
 	addr := l.ClientAddr
-	attempt, err := h.cfg.Guard.Begin(ctx, l)
+	// A guard keeps its state in a store too: bound it like the others.
+	gctx, cancel := context.WithTimeout(ctx, h.cfg.StoreTimeout)
+	attempt, err := h.cfg.Guard.Begin(gctx, l)
+	cancel()
 	var te *ThrottledError
 	switch {
 	case err == nil:

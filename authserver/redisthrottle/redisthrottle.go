@@ -15,6 +15,15 @@
 // Usernames and addresses are hashed into keys, so no client-chosen text
 // reaches a Redis key. When Redis cannot answer, Begin returns an error and
 // the token endpoint refuses the login with 503: throttling fails closed.
+//
+// The token endpoint bounds Begin and each outcome by its StoreTimeout.
+// go-redis applies a context's deadline to socket reads and writes only
+// when the client has Options.ContextTimeoutEnabled set (otherwise a
+// stalled server costs its ReadTimeout, 3 s by default): set it.
+//
+// Every command names one key, so the Throttle runs unchanged on Redis
+// Cluster, where a login's address, trust and account keys may live on
+// different nodes.
 package redisthrottle
 
 import (

@@ -18,6 +18,7 @@ import (
 	"github.com/jwtkit/jwtkit/authserver/throttle"
 	"github.com/jwtkit/jwtkit/authserver/throttletest"
 	"github.com/jwtkit/jwtkit/internal/loginpolicy"
+	"github.com/jwtkit/jwtkit/internal/redistest"
 	"github.com/jwtkit/jwtkit/internal/testenv"
 	"github.com/jwtkit/jwtkit/jwt/jwttest"
 )
@@ -35,17 +36,34 @@ func newClient(t *testing.T) (*redis.Client, string) {
 	if err := client.Ping(t.Context()).Err(); err != nil {
 		testenv.SkipOrFail(t, "redis not answering: %v", err)
 	}
+	return client, newPrefix(t, client, nil)
+}
+
+// newPrefix returns a fresh prefix whose keys, and the address limiter's
+// keys under it, are deleted from c when t ends, after seen (if not nil)
+// has been shown them.
+func newPrefix(t *testing.T, c redis.UniversalClient, seen func(context.Context, []string)) string {
+	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "jwtkit-test:" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-	})
-	return client, prefix
+	// redis_rate puts "rate:" before the keys it is given.
+	redistest.DeleteAtEnd(t, c, seen, prefix+":*", "rate:"+prefix+":*")
+	return prefix
+}
+
+// backends are the deployments the throttle runs on: one Redis, and a
+// Redis Cluster, where the address limiter, trust and account keys of one
+// login live in different slots (each is its own command).
+var backends = []struct {
+	name string
+	open func(t *testing.T) (redis.UniversalClient, string)
+}{
+	{"Single", func(t *testing.T) (redis.UniversalClient, string) { return newClient(t) }},
+	{"Cluster", func(t *testing.T) (redis.UniversalClient, string) {
+		c := redistest.Cluster(t, 0)
+		return c, newPrefix(t, c, nil)
+	}},
 }
 
 func mustNew(t *testing.T, client redis.UniversalClient, prefix string, p throttle.Policy) *Throttle {
@@ -62,6 +80,29 @@ func TestThrottle_Conformance(t *testing.T) {
 	throttletest.Run(t, func(t *testing.T, p throttle.Policy) authserver.LoginGuard {
 		client, prefix := newClient(t)
 		return mustNew(t, client, prefix, p)
+	})
+}
+
+// The suite on a Redis Cluster, whose keys must land on more than one
+// master for the run to cross nodes.
+func TestThrottle_ConformanceCluster(t *testing.T) {
+	t.Parallel()
+	c := redistest.Cluster(t, 0)
+	nodes := redistest.NewNodes(c)
+	t.Cleanup(func() {
+		if got := nodes.Masters(); len(got) < 2 {
+			t.Errorf("the suite's keys landed on masters %q (%s); want at least two", got, nodes)
+		} else {
+			t.Logf("the suite's keys per master: %s", nodes)
+		}
+	})
+	throttletest.Run(t, func(t *testing.T, p throttle.Policy) authserver.LoginGuard {
+		prefix := newPrefix(t, c, func(ctx context.Context, keys []string) {
+			if err := nodes.Add(ctx, keys); err != nil {
+				t.Error(err)
+			}
+		})
+		return mustNew(t, c, prefix, p)
 	})
 }
 
@@ -88,9 +129,18 @@ func waitOf(t *testing.T, g authserver.LoginGuard, user, addr string) time.Durat
 // text reaches a key.
 func TestThrottle_InstancesShareLockout_E14(t *testing.T) {
 	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testInstancesShareLockout_E14(t, b.open)
+		})
+	}
+}
+
+func testInstancesShareLockout_E14(t *testing.T, open func(t *testing.T) (redis.UniversalClient, string)) {
 	clk := jwttest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := throttle.Policy{Now: clk.Now, AddrRate: rate.Inf}
-	client, prefix := newClient(t)
+	client, prefix := open(t)
 	a, b := mustNew(t, client, prefix, policy), mustNew(t, client, prefix, policy)
 	ctx := t.Context()
 	for i := range 6 {
@@ -103,7 +153,7 @@ func TestThrottle_InstancesShareLockout_E14(t *testing.T) {
 	mustBegin(t, b, "bob", "10.0.0.9").Success(ctx)
 	inFlight := mustBegin(t, a, "bob", "10.0.0.1")
 	defer inFlight.Release(ctx)
-	keys, err := client.Keys(ctx, prefix+"*").Result()
+	keys, err := redistest.Keys(ctx, client, prefix+"*")
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("keys under the prefix: %q, %v; want some to inspect", keys, err)
 	}
@@ -118,9 +168,18 @@ func TestThrottle_InstancesShareLockout_E14(t *testing.T) {
 
 func TestThrottle_ConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T) {
 	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testConcurrentAttemptsOnTwoInstancesShareBudget_E14(t, b.open)
+		})
+	}
+}
+
+func testConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T, open func(t *testing.T) (redis.UniversalClient, string)) {
 	clk := jwttest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := throttle.Policy{Now: clk.Now, LockAfter: 4, AddrRate: rate.Inf}
-	client, prefix := newClient(t)
+	client, prefix := open(t)
 	a, b := mustNew(t, client, prefix, policy), mustNew(t, client, prefix, policy)
 	ctx := t.Context()
 	attempts := throttletest.BeginAll(t, 40, "bob", a, b)
@@ -143,9 +202,18 @@ func TestThrottle_ConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T) 
 // nothing is left to remember.
 func TestThrottle_AccountKeyLifetime(t *testing.T) {
 	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testAccountKeyLifetime(t, b.open)
+		})
+	}
+}
+
+func testAccountKeyLifetime(t *testing.T, open func(t *testing.T) (redis.UniversalClient, string)) {
 	clk := jwttest.NewClock(time.Now().Truncate(time.Millisecond))
 	policy := throttle.Policy{Now: clk.Now, AddrRate: rate.Inf, AttemptTimeout: time.Minute}
-	client, prefix := newClient(t)
+	client, prefix := open(t)
 	th := mustNew(t, client, prefix, policy)
 	ctx := t.Context()
 	acct := th.key("acct", loginpolicy.BudgetFor("bob", "", "10.0.0.1", false).String())
@@ -171,6 +239,27 @@ func TestThrottle_RedisDownFailsClosed(t *testing.T) {
 	_, err = th.Begin(t.Context(), authserver.Login{Username: "bob", ClientAddr: "10.0.0.1"})
 	if err == nil || errors.Is(err, authserver.ErrThrottled) {
 		t.Fatalf("Begin with Redis down: %v; want an error that is no refusal, so the login fails with 503", err)
+	}
+}
+
+// A Begin on a server that never answers ends with the caller's deadline
+// (the token endpoint's StoreTimeout) and fails, so the login gets 503
+// instead of waiting for Redis.
+func TestThrottle_StalledRedisEndsAtDeadline(t *testing.T) {
+	t.Parallel()
+	// No socket timeouts of the client's own: only the context ends it.
+	client := redis.NewClient(&redis.Options{Addr: testenv.SilentServer(t), ReadTimeout: -1, WriteTimeout: -1,
+		ContextTimeoutEnabled: true})
+	defer client.Close()
+	th, err := New(client, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, err = th.Begin(ctx, authserver.Login{Username: "bob", ClientAddr: "10.0.0.1"})
+	if err == nil || errors.Is(err, authserver.ErrThrottled) {
+		t.Fatalf("Begin on a stalled Redis: %v; want an error that is no refusal", err)
 	}
 }
 

@@ -167,3 +167,46 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+func TestRedisClusterAddrs(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	up := l.Addr().String()
+	cases := []struct {
+		name, env string
+		want      []string
+		wantStop  string // the start of the skip or failure message
+	}{
+		{"two up", up + ", " + up, []string{up, up}, ""},
+		{"one down", up + "," + ClosedAddr(t), nil, "Redis Cluster node"},
+		{"no port", "127.0.0.1", nil, "$" + RedisClusterEnv},
+		{"only commas", ",,", nil, "$" + RedisClusterEnv},
+	}
+	for _, tc := range cases {
+		for _, ci := range []string{"", "true"} {
+			t.Run(tc.name+"/CI="+ci, func(t *testing.T) {
+				t.Setenv(RedisClusterEnv, tc.env)
+				t.Setenv(CIEnv, ci)
+				r := &recorder{TB: t}
+				got := RedisClusterAddrs(r)
+				msg := r.skipped
+				if ci != "" {
+					msg = r.failed
+				}
+				if tc.wantStop == "" {
+					if r.skipped != "" || r.failed != "" || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+						t.Fatalf("RedisClusterAddrs = %q (skipped=%q failed=%q), want %q", got, r.skipped, r.failed, tc.want)
+					}
+					return
+				}
+				if got != nil || !strings.HasPrefix(msg, tc.wantStop) || !strings.Contains(msg, RedisClusterEnv) {
+					t.Fatalf("RedisClusterAddrs = %q, skipped=%q failed=%q; want a stop starting %q naming %s",
+						got, r.skipped, r.failed, tc.wantStop, RedisClusterEnv)
+				}
+			})
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/jwtkit/jwtkit/internal/redistest"
 	"github.com/jwtkit/jwtkit/internal/testenv"
 	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/store"
@@ -72,32 +73,20 @@ func connect(t testing.TB, poolSize int, name string) *redis.Client {
 	return c
 }
 
-// newPrefix returns a fresh key prefix whose keys are deleted when t ends.
-func newPrefix(t testing.TB) string {
+// newPrefix returns a fresh key prefix whose keys are deleted from c when
+// t ends, after seen (if not nil) has been shown them.
+func newPrefix(t testing.TB, c redis.UniversalClient, seen func(context.Context, []string)) string {
 	t.Helper()
 	prefix := "jwtkit_test_" + strings.ToLower(rand.Text()[:16])
-	c := client(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for _, k := range keysOf(t, ctx, c, prefix) {
-			if err := c.Del(ctx, k).Err(); err != nil {
-				t.Errorf("deleting %s: %v", k, err)
-			}
-		}
-	})
+	redistest.DeleteAtEnd(t, c, seen, prefix+":*")
 	return prefix
 }
 
-// keysOf lists the keys under prefix.
-func keysOf(t testing.TB, ctx context.Context, c *redis.Client, prefix string) []string {
+// keysOf lists the keys under prefix, on every master of a cluster.
+func keysOf(t testing.TB, ctx context.Context, c redis.UniversalClient, prefix string) []string {
 	t.Helper()
-	var keys []string
-	iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	keys, err := redistest.Keys(ctx, c, prefix+":*")
+	if err != nil {
 		t.Errorf("scanning %s: %v", prefix, err)
 	}
 	return keys
@@ -105,12 +94,22 @@ func keysOf(t testing.TB, ctx context.Context, c *redis.Client, prefix string) [
 
 func newStore(t testing.TB) (*redisstore.Store, string) {
 	t.Helper()
-	prefix := newPrefix(t)
-	s, err := redisstore.New(client(t), redisstore.Config{Prefix: prefix})
+	return newStoreOn(t, client(t))
+}
+
+func newStoreOn(t testing.TB, c redis.UniversalClient) (*redisstore.Store, string) {
+	t.Helper()
+	prefix := newPrefix(t, c, nil)
+	return mustNew(t, c, prefix), prefix
+}
+
+func mustNew(t testing.TB, c redis.UniversalClient, prefix string) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(c, redisstore.Config{Prefix: prefix})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	return s, prefix
+	return s
 }
 
 func factory(t *testing.T) storetest.Stores {
@@ -122,10 +121,7 @@ func factory(t *testing.T) storetest.Stores {
 			// A new client on the same prefix: a restarted process.
 			c := connect(t, 10, "")
 			t.Cleanup(func() { c.Close() })
-			s2, err := redisstore.New(c, redisstore.Config{Prefix: prefix})
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
+			s2 := mustNew(t, c, prefix)
 			return storetest.Stores{Refresh: s2, Revocations: s2}
 		},
 	}
@@ -133,6 +129,118 @@ func factory(t *testing.T) storetest.Stores {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, factory)
+}
+
+// TestConformanceCluster runs the suite on a Redis Cluster, and checks
+// that its keys landed on more than one master: the scripts' hash tags
+// and IsRevoked's pipeline (denylist and subject keys in different slots)
+// really crossed nodes.
+func TestConformanceCluster(t *testing.T) {
+	c := redistest.Cluster(t, sharedPoolSize)
+	nodes := redistest.NewNodes(c)
+	t.Cleanup(func() {
+		if got := nodes.Masters(); len(got) < 2 {
+			t.Errorf("the suite's keys landed on masters %q (%s); want at least two", got, nodes)
+		} else {
+			t.Logf("the suite's keys per master: %s", nodes)
+		}
+	})
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		prefix := newPrefix(t, c, func(ctx context.Context, keys []string) {
+			if err := nodes.Add(ctx, keys); err != nil {
+				t.Error(err)
+			}
+		})
+		s := mustNew(t, c, prefix)
+		return storetest.Stores{
+			Refresh:     s,
+			Revocations: s,
+			Reopen: func(t *testing.T) storetest.Stores {
+				s2 := mustNew(t, redistest.Cluster(t, 10), prefix)
+				return storetest.Stores{Refresh: s2, Revocations: s2}
+			},
+		}
+	})
+}
+
+// TestClusterSpreadsSubjects places the records of a dozen subjects on a
+// Redis Cluster and checks where they land: every master holds some, each
+// subject's keys share one node (one hash tag, so its scripts run), and
+// some denylist entries live on another node than their subject's
+// records, which IsRevoked then reads in one pipeline over two nodes.
+func TestClusterSpreadsSubjects(t *testing.T) {
+	c := redistest.Cluster(t, 10)
+	s, prefix := newStoreOn(t, c)
+	ctx := t.Context()
+	now := time.Now().Truncate(time.Millisecond)
+	subjects := make([]string, 12)
+	for i := range subjects {
+		subjects[i] = "user-" + strconv.Itoa(i)
+		tok := family(t, s, subjects[i], "fam", now)
+		if _, err := rotate(t, s, tok, now.Add(time.Second)); err != nil {
+			t.Fatalf("rotation for %s: %v", subjects[i], err)
+		}
+		if err := s.RevokeToken(ctx, store.TokenRef{ID: "jti-" + subjects[i], Subject: subjects[i], IssuedAt: now}, now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Half the subjects revoked wholesale: a cut-off written next to
+	// their families, read in the same pipeline as another node's jti.
+	for _, sub := range subjects[:6] {
+		if err := s.RevokeSubject(ctx, sub, now.Add(2*time.Second), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, sub := range subjects {
+		for _, tc := range []struct {
+			jti  string
+			want bool
+		}{{"jti-" + sub, true}, {"other", i < 6}} {
+			ref := store.TokenRef{ID: tc.jti, Subject: sub, FamilyID: "fam", IssuedAt: now.Truncate(time.Second)}
+			if got, err := s.IsRevoked(ctx, ref); err != nil || got != tc.want {
+				t.Errorf("IsRevoked(%s, jti %s) = %v, %v; want %v", sub, tc.jti, got, err, tc.want)
+			}
+		}
+	}
+
+	master := func(key string) string {
+		m, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			t.Fatalf("master of %s: %v", key, err)
+		}
+		return m.Options().Addr
+	}
+	all := redistest.NewNodes(c)
+	if err := all.Add(ctx, keysOf(t, ctx, c, prefix)); err != nil {
+		t.Fatal(err)
+	}
+	masters, err := redistest.MasterCount(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := all.Masters(); len(got) != masters {
+		t.Errorf("keys on masters %q (%s), want all %d masters", got, all, masters)
+	}
+	crossing := 0
+	for _, sub := range subjects {
+		keys := keysOf(t, ctx, c, prefix+":{"+store.TokenID(sub)[:22]+"}")
+		if len(keys) < 4 { // family, two tokens, horizon (and a cut-off)
+			t.Fatalf("%d keys for subject %s, want at least 4", len(keys), sub)
+		}
+		home := master(keys[0])
+		for _, k := range keys[1:] {
+			if m := master(k); m != home {
+				t.Errorf("subject %s: key %s on %s, others on %s", sub, k, m, home)
+			}
+		}
+		if master(prefix+":jti:{"+store.TokenID("jti-"+sub)+"}") != home {
+			crossing++
+		}
+	}
+	if crossing == 0 {
+		t.Error("every denylist entry lives with its subject's records: IsRevoked never crossed nodes")
+	}
+	t.Logf("keys per master: %s; %d of %d subjects' denylist entries on another node", all, crossing, len(subjects))
 }
 
 func TestNewValidatesPrefix(t *testing.T) {
@@ -535,7 +643,7 @@ func TestR13_ConnectionKilled(t *testing.T) {
 	name := "jwtkit_r13_" + strings.ToLower(rand.Text()[:12])
 	c := connect(t, 4, name)
 	defer c.Close()
-	prefix := newPrefix(t)
+	prefix := newPrefix(t, client(t), nil)
 	s, err := redisstore.New(c, redisstore.Config{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
@@ -601,7 +709,7 @@ func TestWaitAOF(t *testing.T) {
 	}
 	supported := serverAtLeast(info, 7, 2) && strings.Contains(info, "aof_enabled:1")
 
-	prefix := newPrefix(t)
+	prefix := newPrefix(t, client(t), nil)
 	s, err := redisstore.New(c, redisstore.Config{Prefix: prefix, WaitAOF: true, WaitAOFTimeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("New with WaitAOF: %v", err)
