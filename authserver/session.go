@@ -150,8 +150,9 @@ var ErrNoRevocationStore = errors.New("authserver: no revocation store configure
 
 // RevokeAll revokes every token issued to subject (a user ID) before now:
 // access tokens, every refresh family, and every login still in progress
-// (one whose password check began before the cut-off gets 401, not a
-// session). Use it after a password change or a suspected compromise.
+// (one whose password check began before the cut-off gets no session but
+// 503 with Retry-After, so that the retry is judged against the account
+// as it is after the change). Use it after a password change or a suspected compromise.
 // It needs TokenHandlerConfig.Revocations, served by the same backend as
 // Refresh.
 //

@@ -536,8 +536,6 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginFailure, ClientAddr: addr, Reason: reason})
 		return nil, errBadCredentials
 	}
-	h.recordOutcome(ctx, attempt.Success)
-
 	scopes := user.Scopes
 	if len(requested) > 0 {
 		for _, s := range requested {
@@ -554,10 +552,17 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 
 	resp, oerr := h.startSession(r, user, scopes, started)
 	if oerr == errRevokedDuringLogin {
+		// The password matched the account as it was before a RevokeAll
+		// (a password change): no session, and a retry decides with the
+		// account as it is now. (The attempt is released: neither a
+		// failure nor a success.)
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginFailure, Subject: user.ID, ClientAddr: addr, Reason: "revoked"})
-		return nil, errBadCredentials
+		return nil, errRetryLogin
 	}
 	if oerr == nil {
+		// Only a login that produced a session counts as a success: it
+		// resets the failures and vouches for the client.
+		h.recordOutcome(ctx, attempt.Success)
 		h.devices.issue(w, username)
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
 	}
@@ -588,8 +593,13 @@ func (h *TokenHandler) clientAddr(r *http.Request) string {
 }
 
 // errRevokedDuringLogin marks a login whose session a RevokeAll revoked
-// while it was being created; the client gets errBadCredentials.
+// while it was being created; the client gets errRetryLogin.
 var errRevokedDuringLogin = &Error{}
+
+// errRetryLogin answers a login that raced a RevokeAll: the credentials
+// it checked may have changed since, so the client retries.
+var errRetryLogin = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+	Description: "the account changed during the login; retry", Detail: "Try again", RetryAfter: time.Second}
 
 // beginAttempt asks the guard to let a login attempt through.
 func (h *TokenHandler) beginAttempt(ctx context.Context, l Login) (*Attempt, *Error) {
