@@ -253,13 +253,16 @@ func (t *Throttle) args() []any {
 func (t *Throttle) Begin(ctx context.Context, l authserver.Login) (*authserver.Attempt, error) {
 	addrKey := loginpolicy.AddrKey(l.ClientAddr)
 	// The address first: a client over its own budget must not hold
-	// places in the budget of the account it targets, even briefly.
-	res, err := t.limiter.Allow(ctx, t.key("addr", addrKey), t.addrLim)
-	if err != nil {
-		return nil, fmt.Errorf("redisthrottle: %w", err)
-	}
-	if res.Allowed == 0 {
-		return nil, &authserver.ThrottledError{RetryAfter: max(res.RetryAfter, time.Millisecond)}
+	// places in the budget of the account it targets, even briefly. A
+	// client with a device cookie is limited by its own budget only.
+	if l.Device == "" {
+		res, err := t.limiter.Allow(ctx, t.key("addr", addrKey), t.addrLim)
+		if err != nil {
+			return nil, fmt.Errorf("redisthrottle: %w", err)
+		}
+		if res.Allowed == 0 {
+			return nil, &authserver.ThrottledError{RetryAfter: max(res.RetryAfter, time.Millisecond)}
+		}
 	}
 	trustKey := t.key("trust", loginpolicy.TrustKey(l.Username, addrKey))
 	trusted := false

@@ -77,6 +77,7 @@ func Run(t *testing.T, newGuard func(t *testing.T, p throttle.Policy) authserver
 		{"DeviceKeepsItsOwnBudget", testDeviceBudget},
 		{"SharedBudgetCapsGuessesPerDayFrom1000Addresses", testDailyCap},
 		{"TrustLapses", testTrustLapses},
+		{"DeviceIsNotChargedToItsAddress", testDeviceNotChargedToAddress},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -434,4 +435,19 @@ func testTrustLapses(t *testing.T, s *suite) {
 	mustBegin(t, g, "bob", "203.0.113.5", "the trusted address within the hour").Release(ctx)
 	s.clk.Advance(time.Hour)
 	mustWait(t, g, "bob", "203.0.113.5", "the once trusted address after an hour")
+}
+
+// A client with a device cookie is limited by its own budget, not by its
+// address's bucket, which a page in the user's browser or others behind
+// the same address may drain.
+func testDeviceNotChargedToAddress(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Every(time.Hour), AddrBurst: 2})
+	ctx := t.Context()
+	for i := range 2 {
+		mustBegin(t, g, fmt.Sprint("user", i), "203.0.113.5", "draining the address").Release(ctx)
+	}
+	mustWait(t, g, "bob", "203.0.113.5", "the drained address")
+	if a, wait := beginLogin(t, g, authserver.Login{Username: "alice", ClientAddr: "203.0.113.5", Device: "dev-1"}); a == nil {
+		t.Fatalf("alice's device behind the drained address: refused for %v", wait)
+	}
 }

@@ -99,21 +99,27 @@ func (t *Throttle) Begin(username, device, addr string) (end func(loginpolicy.Ou
 	if wait := t.budgetWait(now, b); wait > 0 {
 		return nil, wait
 	}
+	// A client with a device cookie is limited by its own budget only:
+	// its address's bucket may be drained by others behind the same
+	// address, or by a page making requests from the user's browser.
+	byAddr := device == ""
 	lim := t.addrs[key]
-	if need := countTrue(lim == nil, t.budgets[b] == nil); need > 0 {
+	if need := countTrue(byAddr && lim == nil, t.budgets[b] == nil); need > 0 {
 		// Room for both new entries at once: a second eviction could
 		// drop the bucket this attempt is about to be charged to.
 		t.makeRoom(now, need)
 		lim = t.addrs[key]
 	}
-	if lim == nil {
-		lim = rate.NewLimiter(t.p.AddrRate, t.p.AddrBurst)
-		t.addrs[key] = lim
-	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return nil, d
+	if byAddr {
+		if lim == nil {
+			lim = rate.NewLimiter(t.p.AddrRate, t.p.AddrBurst)
+			t.addrs[key] = lim
+		}
+		r := lim.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 {
+			r.CancelAt(now)
+			return nil, d
+		}
 	}
 	// Looked up again: makeRoom may have dropped the entry seen above.
 	a := t.budgets[b]
@@ -196,8 +202,8 @@ func (t *Throttle) end(b loginpolicy.Budget, addrKey string, lapse time.Time, o 
 // amortised, even under a flood of new keys. It drops, in this order and
 // only as far as needed: entries that no longer matter (lapsed trust,
 // full buckets, budgets without failures, lockout or attempts in flight),
-// address buckets, trusted addresses, budgets with attempts in flight
-// only (what a spray of usernames leaves), unlocked budgets, any budget.
+// address buckets, budgets with attempts in flight only (what a spray of
+// usernames leaves), unlocked budgets, any budget, trusted addresses.
 // Called with t.mu held.
 func (t *Throttle) makeRoom(now time.Time, need int) {
 	if t.size()+need <= t.maxEntries {
@@ -221,20 +227,15 @@ func (t *Throttle) makeRoom(now time.Time, need int) {
 		}
 	}
 	// Still full: someone is spraying. Losing an address bucket hands an
-	// address a fresh burst; losing a trusted address sends a real user
-	// to the shared budget; losing a budget's failures hands its guesser
-	// a fresh start. So budgets go last.
+	// address a fresh burst; losing a budget's failures hands its guesser
+	// a fresh start; losing a trusted address sends a real user to the
+	// shared budget. A spray of failures must not buy the last, so
+	// trusted addresses go only when nothing else is left.
 	for k := range t.addrs {
 		if t.size() <= target {
 			return
 		}
 		delete(t.addrs, k)
-	}
-	for k := range t.trusted {
-		if t.size() <= target {
-			return
-		}
-		delete(t.trusted, k)
 	}
 	for _, drop := range []func(*budgetState) bool{
 		func(a *budgetState) bool { return a.failures == 0 && !now.Before(a.lockedUntil) },
@@ -249,6 +250,12 @@ func (t *Throttle) makeRoom(now time.Time, need int) {
 				delete(t.budgets, k)
 			}
 		}
+	}
+	for k := range t.trusted {
+		if t.size() <= target {
+			return
+		}
+		delete(t.trusted, k)
 	}
 }
 

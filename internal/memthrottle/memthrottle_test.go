@@ -110,3 +110,42 @@ func BenchmarkThrottle_FullCapacity(b *testing.B) {
 		})
 	}
 }
+
+// A spray of failures on other usernames, enough to fill the throttle,
+// does not cost an account its trusted address.
+func TestThrottle_SprayKeepsTrustedAddresses(t *testing.T) {
+	t.Parallel()
+	th := frozen(t, loginpolicy.Policy{AddrRate: rate.Inf}, 1000)
+	end, _ := th.Begin("alice", "", "203.0.113.5")
+	end(loginpolicy.Succeeded)
+	for i := range 5000 {
+		if end, wait := th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("198.51.100.", i%250)); wait == 0 {
+			end(loginpolicy.Failed)
+		}
+	}
+	th.mu.Lock()
+	_, trusted := th.trusted[trustKey{"alice", "203.0.113.5"}]
+	th.mu.Unlock()
+	if !trusted {
+		t.Fatal("a spray of failures evicted alice's trusted address")
+	}
+}
+
+// A client with a device cookie is not charged to its address's bucket,
+// which others behind the address (or a page in the user's browser) may
+// drain.
+func TestThrottle_DeviceIsNotChargedToItsAddress(t *testing.T) {
+	t.Parallel()
+	th := frozen(t, loginpolicy.Policy{AddrBurst: 2}, 0)
+	for i := range 2 {
+		if end, wait := th.Begin(fmt.Sprint("u", i), "", "203.0.113.5"); wait == 0 {
+			end(loginpolicy.Released)
+		}
+	}
+	if _, wait := th.Begin("bob", "", "203.0.113.5"); wait == 0 {
+		t.Fatal("the address's bucket is not drained")
+	}
+	if _, wait := th.Begin("alice", "dev-1", "203.0.113.5"); wait != 0 {
+		t.Fatalf("alice's device behind the drained address: wait %v", wait)
+	}
+}
