@@ -163,7 +163,9 @@ var (
 // cookies. Without Cookies configured, every request gets 404.
 //
 // The JSON endpoints (the token endpoint, RefreshHandler, LogoutHandler,
-// RevokeHandler) never read cookies, so they need no CSRF protection.
+// RevokeHandler) never authenticate with cookies, so they need no CSRF
+// protection. (The token endpoint reads a device cookie, which grants
+// nothing: it only chooses the login-failure budget.)
 func (h *TokenHandler) CookieHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := h.cookies

@@ -20,8 +20,11 @@ import (
 // the account's shared budget but not this browser out of it.
 //
 // The cookie proves only an earlier successful login, never an identity:
-// it grants no access and skips no password check. One cookie is kept
-// per browser, for the account that logged in last.
+// it grants no access and skips no password check. It is bound to the
+// account's password hash as well: after a password change every device
+// cookie issued before it counts for nothing, so that someone who knew
+// the old password keeps no budget of their own. One cookie is kept per
+// browser, for the account that logged in last.
 type DeviceCookieConfig struct {
 	// Key signs the cookies: at least 32 random bytes, the same on every
 	// instance, and not the key of any token. Required.
@@ -79,44 +82,61 @@ func newDeviceCookies(c *DeviceCookieConfig, now func() time.Time) (*deviceCooki
 	return d, nil
 }
 
-// mac signs a device ID, expiry and username.
-func (d *deviceCookies) mac(id, exp, username string) []byte {
+// mac signs a device ID, expiry, credential tag and username.
+func (d *deviceCookies) mac(id, exp, cred, username string) []byte {
 	m := hmac.New(sha256.New, d.key)
-	for _, s := range []string{deviceLabel, id, exp, username} {
+	for _, s := range []string{deviceLabel, id, exp, cred, username} {
 		m.Write([]byte(s))
 		m.Write([]byte{0})
 	}
 	return m.Sum(nil)
 }
 
-// device returns the device ID of r's device cookie when it is valid,
-// unexpired and bound to username; "" otherwise.
-func (d *deviceCookies) device(r *http.Request, username string) string {
+// credTag names the account's password hash in a cookie without revealing
+// it: a cookie issued under another hash (before a password change) no
+// longer vouches for its device.
+func (d *deviceCookies) credTag(passwordHash string) string {
+	m := hmac.New(sha256.New, d.key)
+	m.Write([]byte(deviceLabel + " credential\x00" + passwordHash))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
+}
+
+// current reports whether cred, from a device cookie, names passwordHash.
+func (d *deviceCookies) current(cred, passwordHash string) bool {
+	return hmac.Equal([]byte(cred), []byte(d.credTag(passwordHash)))
+}
+
+// device returns the device ID and credential tag of r's device cookie
+// when it is valid, unexpired and bound to username; "" otherwise. The
+// caller checks the tag against the account's password hash once it has
+// the account.
+func (d *deviceCookies) device(r *http.Request, username string) (id, cred string) {
 	if d == nil {
-		return ""
+		return "", ""
 	}
 	c, err := r.Cookie(d.name)
 	if err != nil || len(c.Value) > 200 {
-		return ""
+		return "", ""
 	}
-	id, rest, ok1 := strings.Cut(c.Value, ".")
-	exp, sig, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 {
-		return ""
+	parts := strings.Split(c.Value, ".")
+	if len(parts) != 4 {
+		return "", ""
 	}
+	id, exp, cred, sig := parts[0], parts[1], parts[2], parts[3]
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, d.mac(id, exp, username)) {
-		return ""
+	if err != nil || !hmac.Equal(got, d.mac(id, exp, cred, username)) {
+		return "", ""
 	}
 	end, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || !d.now().Before(time.Unix(end, 0)) {
-		return ""
+		return "", ""
 	}
-	return id
+	return id, cred
 }
 
-// issue sets a new device cookie for username on w.
-func (d *deviceCookies) issue(w http.ResponseWriter, username string) {
+// issue sets a new device cookie for username, whose password hash is
+// passwordHash, on w.
+func (d *deviceCookies) issue(w http.ResponseWriter, username, passwordHash string) {
 	if d == nil {
 		return
 	}
@@ -124,9 +144,10 @@ func (d *deviceCookies) issue(w http.ResponseWriter, username string) {
 	_, _ = rand.Read(b[:])
 	id := base64.RawURLEncoding.EncodeToString(b[:])
 	exp := strconv.FormatInt(d.now().Add(d.maxAge).Unix(), 10)
+	cred := d.credTag(passwordHash)
 	http.SetCookie(w, &http.Cookie{
 		Name:     d.name,
-		Value:    id + "." + exp + "." + base64.RawURLEncoding.EncodeToString(d.mac(id, exp, username)),
+		Value:    id + "." + exp + "." + cred + "." + base64.RawURLEncoding.EncodeToString(d.mac(id, exp, cred, username)),
 		Path:     "/",
 		MaxAge:   int(d.maxAge / time.Second),
 		HttpOnly: true,

@@ -65,6 +65,11 @@ func newMemGuard() (*memGuard, error) {
 	return &memGuard{memthrottle.New(p, memthrottle.DefaultMaxEntries)}, nil
 }
 
+func (g *memGuard) ForgetTrust(_ context.Context, username string) error {
+	g.t.ForgetTrust(username)
+	return nil
+}
+
 func (g *memGuard) Begin(_ context.Context, l Login) (*Attempt, error) {
 	end, wait := g.t.Begin(l.Username, l.Device, l.ClientAddr)
 	if wait > 0 {

@@ -226,3 +226,61 @@ func TestTokenEndpoint_WarnsOnceAboutForwardingHeadersWithoutTrustedProxy(t *tes
 		})
 	}
 }
+
+// A device cookie issued before a password change vouches for nothing
+// after it: whoever logged in with the old password keeps no budget of
+// their own to guess the new one with.
+func TestTokenEndpoint_PasswordChangeRetiresDeviceCookies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	clk := jwttest.NewClock(time.Now())
+	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
+		c.Guard = guard
+		c.DeviceCookie = &authserver.DeviceCookieConfig{Key: deviceKey}
+	})
+	// The thief logs in with the password while it is still the old one.
+	stolen := loginFrom(h, "198.51.100.20", johnName, johnPassword, nil).Result().Cookies()
+	newHash, err := f.hasher.Hash("the new password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.SetPasswordHash(t.Context(), johnID, newHash); err != nil {
+		t.Fatal(err)
+	}
+	lockOut(t, h, "192.0.2.66", johnName)
+	// The stolen cookie, from a fresh address, now shares the locked budget.
+	if rec := loginFrom(h, "192.0.2.77", johnName, "a guess at the new one", stolen); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("the pre-change device cookie during a lockout: status %d, want 429", rec.Code)
+	}
+	// A cookie issued under the new password vouches again.
+	clk.Advance(20 * time.Minute)
+	fresh := loginFrom(h, "203.0.113.30", johnName, "the new password", nil).Result().Cookies()
+	lockOut(t, h, "192.0.2.66", johnName)
+	mustTokens(t, loginFrom(h, "192.0.2.88", johnName, "the new password", fresh))
+}
+
+// RevokeAll (the end of a password change) ends the trust in the addresses
+// the account logged in from.
+func TestRevokeAll_EndsTrustInTheAccountsAddresses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	clk := jwttest.NewClock(time.Now())
+	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard = guard })
+	mustTokens(t, loginFrom(h, "198.51.100.20", johnName, johnPassword, nil))
+	lockOut(t, h, "192.0.2.66", johnName)
+	mustTokens(t, loginFrom(h, "198.51.100.20", johnName, johnPassword, nil)) // still trusted
+	if err := h.RevokeAll(t.Context(), johnID); err != nil {
+		t.Fatal(err)
+	}
+	if rec := loginFrom(h, "198.51.100.20", johnName, johnPassword, nil); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("the once trusted address after RevokeAll, account locked: status %d, want 429", rec.Code)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jwtkit/jwtkit/internal/httpauth"
 	"github.com/jwtkit/jwtkit/jwt"
+	"github.com/jwtkit/jwtkit/store"
 )
 
 // RevokeHandler is an RFC 7009 token revocation endpoint. It takes token
@@ -154,7 +155,10 @@ var ErrNoRevocationStore = errors.New("authserver: no revocation store configure
 // 503 with Retry-After, so that the retry is judged against the account
 // as it is after the change). Use it after a password change or a suspected compromise.
 // It needs TokenHandlerConfig.Revocations, served by the same backend as
-// Refresh.
+// Refresh. With jwtkit's login guards it also ends the trust in the
+// addresses the account logged in from, and device cookies end with the
+// password hash they were issued under, so that whoever knew an old
+// password keeps no failure budget of their own.
 //
 // Tokens carry their issue time in whole seconds, so the cut-off is the
 // next whole second, and RevokeAll returns once the clock has reached it
@@ -178,6 +182,36 @@ func (h *TokenHandler) RevokeAll(ctx context.Context, subject string) error {
 		return err
 	}
 	h.cfg.Audit(ctx, AuditEvent{Kind: AuditRevokeAll, Subject: subject})
+	if err := h.forgetTrust(ctx, subject); err != nil {
+		return err
+	}
 	h.pause(ctx, cutoff.Sub(h.cfg.Now()))
 	return nil
+}
+
+// trustForgetter is a LoginGuard that trusts the addresses an account
+// logged in from (authserver/throttle, authserver/redisthrottle).
+type trustForgetter interface {
+	ForgetTrust(ctx context.Context, username string) error
+}
+
+// forgetTrust ends the guard's trust in the addresses subject logged in
+// from: whoever logged in with a password that is now changed must not
+// keep a failure budget of their own. (Device cookies end with the
+// password hash they are bound to.)
+func (h *TokenHandler) forgetTrust(ctx context.Context, subject string) error {
+	f, ok := h.cfg.Guard.(trustForgetter)
+	if !ok {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, h.cfg.StoreTimeout)
+	defer cancel()
+	u, err := h.cfg.Users.UserByID(sctx, subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	return f.ForgetTrust(sctx, u.Username)
 }

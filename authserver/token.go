@@ -486,13 +486,14 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 	}
 	addr := h.clientAddr(r)
 	ctx := r.Context()
-	attempt, oerr := h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr, Device: h.devices.device(r, username)})
+	device, deviceCred := h.devices.device(r, username)
+	attempt, oerr := h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr, Device: device})
 	if oerr != nil {
 		return nil, oerr
 	}
 	// Whatever ends the attempt first (Failure, Success) makes this a
 	// no-op; every path that never compares the password releases it.
-	defer h.recordOutcome(ctx, attempt.Release)
+	defer func() { h.recordOutcome(ctx, attempt.Release) }()
 
 	// The session starts when the password check does: a RevokeAll whose
 	// cut-off falls after this instant (a password change racing this
@@ -505,6 +506,15 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: user lookup failed", slog.String("error", err.Error()))
 		return nil, errUnavailable
+	}
+	if device != "" && (!found || !h.devices.current(deviceCred, user.PasswordHash)) {
+		// The device cookie predates the account's current password (or
+		// the account): it vouches for nothing now, so the attempt draws
+		// on the shared budget after all.
+		h.recordOutcome(ctx, attempt.Release)
+		if attempt, oerr = h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr}); oerr != nil {
+			return nil, oerr
+		}
 	}
 
 	if !h.acquireHashSlot(ctx) {
@@ -563,7 +573,7 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 		// Only a login that produced a session counts as a success: it
 		// resets the failures and vouches for the client.
 		h.recordOutcome(ctx, attempt.Success)
-		h.devices.issue(w, username)
+		h.devices.issue(w, username, user.PasswordHash)
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
 	}
 	return resp, oerr

@@ -54,7 +54,11 @@ type User struct {
 
 // Users looks up accounts. Implementations return an error wrapping
 // [ErrNotFound] for unknown users and [ErrUnavailable] when the backend
-// cannot answer.
+// cannot answer. UserByUsername matches the username exactly: the login
+// throttle counts failures per username as submitted, so a lookup that
+// folds case (citext, a case-insensitive collation) would give "Alice"
+// and "alice" a failure budget each; canonicalise usernames before they
+// reach the token endpoint if yours does.
 type Users interface {
 	UserByUsername(ctx context.Context, username string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)

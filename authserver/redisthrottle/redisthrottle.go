@@ -264,10 +264,10 @@ func (t *Throttle) Begin(ctx context.Context, l authserver.Login) (*authserver.A
 			return nil, &authserver.ThrottledError{RetryAfter: max(res.RetryAfter, time.Millisecond)}
 		}
 	}
-	trustKey := t.key("trust", loginpolicy.TrustKey(l.Username, addrKey))
+	trustKey := t.key("trust", l.Username)
 	trusted := false
 	if l.Device == "" {
-		until, err := t.client.Get(ctx, trustKey).Int64()
+		until, err := t.client.HGet(ctx, trustKey, addrKey).Int64()
 		switch {
 		case err == nil:
 			trusted = t.now().UnixMilli() < until
@@ -303,9 +303,23 @@ func (t *Throttle) Begin(ctx context.Context, l authserver.Login) (*authserver.A
 			// The value is the end of the trust on the policy's clock;
 			// the key's own expiry only cleans up, a minute later.
 			until := t.now().Add(t.trustFor)
-			if err := t.client.Set(ctx, trustKey, until.UnixMilli(), t.trustFor+time.Minute).Err(); err != nil {
+			pipe := t.client.TxPipeline()
+			pipe.HSet(ctx, trustKey, addrKey, until.UnixMilli())
+			pipe.PExpire(ctx, trustKey, t.trustFor+time.Minute)
+			if _, err := pipe.Exec(ctx); err != nil {
 				t.logger.LogAttrs(ctx, slog.LevelError, "jwtkit: trusting a login address failed", slog.String("error", err.Error()))
 			}
 		}
 	}), nil
+}
+
+// ForgetTrust ends the trust in every address that logged in to username,
+// so that its attempts share the account's budget again.
+// TokenHandler.RevokeAll calls it, after a password change or a
+// compromise.
+func (t *Throttle) ForgetTrust(ctx context.Context, username string) error {
+	if err := t.client.Del(ctx, t.key("trust", username)).Err(); err != nil {
+		return fmt.Errorf("redisthrottle: %w", err)
+	}
+	return nil
 }

@@ -129,3 +129,12 @@ func (t *Throttle) Begin(_ context.Context, l authserver.Login) (*authserver.Att
 	}
 	return authserver.NewAttempt(func(_ context.Context, o authserver.Outcome) { end(loginpolicy.Outcome(o)) }), nil
 }
+
+// ForgetTrust ends the trust in every address that logged in to username,
+// so that its attempts share the account's budget again.
+// TokenHandler.RevokeAll calls it, after a password change or a
+// compromise.
+func (t *Throttle) ForgetTrust(_ context.Context, username string) error {
+	t.t.ForgetTrust(username)
+	return nil
+}

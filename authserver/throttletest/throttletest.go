@@ -78,6 +78,7 @@ func Run(t *testing.T, newGuard func(t *testing.T, p throttle.Policy) authserver
 		{"SharedBudgetCapsGuessesPerDayFrom1000Addresses", testDailyCap},
 		{"TrustLapses", testTrustLapses},
 		{"DeviceIsNotChargedToItsAddress", testDeviceNotChargedToAddress},
+		{"ForgetTrustEndsTheAccountsTrust", testForgetTrust},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -450,4 +451,26 @@ func testDeviceNotChargedToAddress(t *testing.T, s *suite) {
 	if a, wait := beginLogin(t, g, authserver.Login{Username: "alice", ClientAddr: "203.0.113.5", Device: "dev-1"}); a == nil {
 		t.Fatalf("alice's device behind the drained address: refused for %v", wait)
 	}
+}
+
+// ForgetTrust (a password change) ends the trust in every address that
+// logged in to the account, and only for that account.
+func testForgetTrust(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Inf})
+	f, ok := g.(interface {
+		ForgetTrust(ctx context.Context, username string) error
+	})
+	if !ok {
+		t.Skip("the guard trusts no addresses")
+	}
+	ctx := t.Context()
+	mustBegin(t, g, "bob", "203.0.113.5", "bob's login").Success(ctx)
+	mustBegin(t, g, "carol", "203.0.113.5", "carol's login").Success(ctx)
+	if err := f.ForgetTrust(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	lockShared(t, s, g, "bob", "198.51.100.66")
+	mustWait(t, g, "bob", "203.0.113.5", "bob's once trusted address after ForgetTrust")
+	lockShared(t, s, g, "carol", "198.51.100.66")
+	mustBegin(t, g, "carol", "203.0.113.5", "carol's trusted address")
 }

@@ -170,12 +170,6 @@ func (b Budget) String() string {
 	return fmt.Sprintf("%s|%d:%s|%s", cmp.Or(b.Kind, "account"), len(b.Username), b.Username, b.ID)
 }
 
-// TrustKey returns a text naming the pair (username, address key)
-// unambiguously, for hashing into a storage key.
-func TrustKey(username, addrKey string) string {
-	return fmt.Sprintf("%d:%s|%s", len(username), username, addrKey)
-}
-
 // AddrKey returns the key under which a client address is rate limited:
 // an IPv4 address (also written as IPv4-mapped IPv6) as itself, an IPv6
 // address by its /64 prefix, because a subscriber is usually given a

@@ -132,6 +132,19 @@ func (t *Throttle) Begin(username, device, addr string) (end func(loginpolicy.Ou
 	return func(o loginpolicy.Outcome) { t.end(b, key, lapse, o) }, 0
 }
 
+// ForgetTrust ends the trust in every address that logged in to
+// username: after a password change, whoever logged in with the old one
+// must not keep a budget of their own.
+func (t *Throttle) ForgetTrust(username string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.trusted {
+		if k.username == username {
+			delete(t.trusted, k)
+		}
+	}
+}
+
 // budgetWait returns how long the budget must wait before another
 // attempt: while it is locked, or while it is taken by attempts in
 // flight. Called with t.mu held.
