@@ -41,6 +41,11 @@ type Login struct {
 	// the client presented: proof that this client logged in to the
 	// account before (see DeviceCookieConfig). "" when there is none.
 	Device string
+	// CrossOrigin reports a request a browser made for a page of another
+	// origin (Sec-Fetch-Site, else Origin against Host). It may come from
+	// a page the user merely visited, posting guesses from the user's own
+	// address, so it neither draws on nor earns the trust in that address.
+	CrossOrigin bool
 }
 
 // NoLoginGuard returns a [LoginGuard] that lets every attempt through, for
@@ -71,7 +76,7 @@ func (g *memGuard) ForgetTrust(_ context.Context, username string) error {
 }
 
 func (g *memGuard) Begin(_ context.Context, l Login) (*Attempt, error) {
-	end, wait := g.t.Begin(l.Username, l.Device, l.ClientAddr)
+	end, wait := g.t.Begin(l.Username, l.Device, l.ClientAddr, l.CrossOrigin)
 	if wait > 0 {
 		return nil, &ThrottledError{RetryAfter: wait}
 	}

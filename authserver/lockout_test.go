@@ -284,3 +284,29 @@ func TestRevokeAll_EndsTrustInTheAccountsAddresses(t *testing.T) {
 		t.Fatalf("the once trusted address after RevokeAll, account locked: status %d, want 429", rec.Code)
 	}
 }
+
+// A page the user merely visits can post guesses to the token endpoint
+// from the user's own address; those draw on the shared budget, not on
+// the trust the user's address has earned.
+func TestTokenEndpoint_CrossSiteGuessesCannotSpendTheUsersAddressTrust(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	clk := jwttest.NewClock(time.Now())
+	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard = guard })
+	const home = "203.0.113.10"
+	mustTokens(t, loginFrom(h, home, johnName, johnPassword, nil))
+	for i := 0; ; i++ {
+		rec := loginFrom(h, home, johnName, "guess", nil, "Sec-Fetch-Site: cross-site", "Origin: https://evil.example")
+		if rec.Code == http.StatusTooManyRequests {
+			break
+		}
+		if rec.Code != http.StatusUnauthorized || i > 100 {
+			t.Fatalf("cross-site guess %d: status %d", i, rec.Code)
+		}
+	}
+	mustTokens(t, loginFrom(h, home, johnName, johnPassword, nil, "Sec-Fetch-Site: same-origin"))
+}

@@ -487,7 +487,8 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 	addr := h.clientAddr(r)
 	ctx := r.Context()
 	device, deviceCred := h.devices.device(r, username)
-	attempt, oerr := h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr, Device: device})
+	crossOrigin := sameOrigin.Check(r) != nil
+	attempt, oerr := h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr, Device: device, CrossOrigin: crossOrigin})
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -512,7 +513,7 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 		// the account): it vouches for nothing now, so the attempt draws
 		// on the shared budget after all.
 		h.recordOutcome(ctx, attempt.Release)
-		if attempt, oerr = h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr}); oerr != nil {
+		if attempt, oerr = h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr, CrossOrigin: crossOrigin}); oerr != nil {
 			return nil, oerr
 		}
 	}
@@ -578,6 +579,12 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 	}
 	return resp, oerr
 }
+
+// sameOrigin tells a browser's request for a page of another origin
+// (Sec-Fetch-Site, else Origin against Host) from others. The token
+// endpoint serves cross-origin clients; it only keeps such requests from
+// the trust the guard places in the client's address.
+var sameOrigin = http.NewCrossOriginProtection()
 
 // forwardingHeaders are the headers reverse proxies add to name the
 // client.

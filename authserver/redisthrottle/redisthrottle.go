@@ -266,7 +266,7 @@ func (t *Throttle) Begin(ctx context.Context, l authserver.Login) (*authserver.A
 	}
 	trustKey := t.key("trust", l.Username)
 	trusted := false
-	if l.Device == "" {
+	if l.Device == "" && !l.CrossOrigin {
 		until, err := t.client.HGet(ctx, trustKey, addrKey).Int64()
 		switch {
 		case err == nil:
@@ -299,7 +299,7 @@ func (t *Throttle) Begin(ctx context.Context, l authserver.Login) (*authserver.A
 		if err := s.Run(ctx, t.client, []string{acct}, append(t.args(), end)...).Err(); err != nil {
 			t.logger.LogAttrs(ctx, slog.LevelError, msg, slog.String("error", err.Error()))
 		}
-		if o == authserver.AttemptSucceeded {
+		if o == authserver.AttemptSucceeded && !l.CrossOrigin {
 			// The value is the end of the trust on the policy's clock;
 			// the key's own expiry only cleans up, a minute later.
 			until := t.now().Add(t.trustFor)

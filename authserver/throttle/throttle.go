@@ -123,7 +123,7 @@ func New(cfg Config) (*Throttle, error) {
 // the address's bucket and holds a place in its budget until it is
 // ended.
 func (t *Throttle) Begin(_ context.Context, l authserver.Login) (*authserver.Attempt, error) {
-	end, wait := t.t.Begin(l.Username, l.Device, l.ClientAddr)
+	end, wait := t.t.Begin(l.Username, l.Device, l.ClientAddr, l.CrossOrigin)
 	if wait > 0 {
 		return nil, &authserver.ThrottledError{RetryAfter: wait}
 	}

@@ -79,6 +79,7 @@ func Run(t *testing.T, newGuard func(t *testing.T, p throttle.Policy) authserver
 		{"TrustLapses", testTrustLapses},
 		{"DeviceIsNotChargedToItsAddress", testDeviceNotChargedToAddress},
 		{"ForgetTrustEndsTheAccountsTrust", testForgetTrust},
+		{"CrossOriginAttemptsNeitherUseNorEarnTrust", testCrossOriginTrust},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -473,4 +474,39 @@ func testForgetTrust(t *testing.T, s *suite) {
 	mustWait(t, g, "bob", "203.0.113.5", "bob's once trusted address after ForgetTrust")
 	lockShared(t, s, g, "carol", "198.51.100.66")
 	mustBegin(t, g, "carol", "203.0.113.5", "carol's trusted address")
+}
+
+// A browser request for another origin's page (perhaps a page the user
+// merely visited, posting guesses from the user's address) neither draws
+// on the address's trust nor earns it.
+func testCrossOriginTrust(t *testing.T, s *suite) {
+	g := s.newGuard(throttle.Policy{AddrRate: rate.Inf})
+	ctx := t.Context()
+	cross := func(user, addr string) authserver.Login {
+		return authserver.Login{Username: user, ClientAddr: addr, CrossOrigin: true}
+	}
+	mustBegin(t, g, "bob", "203.0.113.5", "bob's login").Success(ctx)
+	// Guesses from bob's trusted address, made for another origin, fail
+	// against the shared budget and leave bob's own alone.
+	for i := 0; ; i++ {
+		a, _ := beginLogin(t, g, cross("bob", "203.0.113.5"))
+		if a == nil {
+			break
+		}
+		if i > 100 {
+			t.Fatal("cross-origin guesses from the trusted address never locked")
+		}
+		a.Failure(ctx)
+	}
+	mustWait(t, g, "bob", "198.51.100.66", "an untrusted address: the shared budget is locked")
+	mustBegin(t, g, "bob", "203.0.113.5", "bob, same-origin, from his address").Success(ctx)
+	// A cross-origin success earns no trust.
+	s.clk.Advance(time.Hour)
+	if a, wait := beginLogin(t, g, cross("carol", "192.0.2.9")); a == nil {
+		t.Fatalf("carol's cross-origin login: refused for %v", wait)
+	} else {
+		a.Success(ctx)
+	}
+	lockShared(t, s, g, "carol", "198.51.100.66")
+	mustWait(t, g, "carol", "192.0.2.9", "the address of carol's cross-origin login")
 }

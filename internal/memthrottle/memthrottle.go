@@ -84,8 +84,10 @@ func New(p loginpolicy.Policy, maxEntries int) *Throttle {
 // verified device ID device (or "") at addr, and returns the function
 // that ends it with its outcome; or it refuses the attempt with how long
 // to wait. An attempt let through takes a token from the address's bucket
-// and holds a place in its budget until it is ended.
-func (t *Throttle) Begin(username, device, addr string) (end func(loginpolicy.Outcome), wait time.Duration) {
+// and holds a place in its budget until it is ended. A crossOrigin
+// attempt (a browser request for another origin's page) neither uses nor
+// earns the trust in its address.
+func (t *Throttle) Begin(username, device, addr string, crossOrigin bool) (end func(loginpolicy.Outcome), wait time.Duration) {
 	now := t.p.Now()
 	key := loginpolicy.AddrKey(addr)
 	t.mu.Lock()
@@ -95,7 +97,7 @@ func (t *Throttle) Begin(username, device, addr string) (end func(loginpolicy.Ou
 		delete(t.trusted, tk)
 	}
 	_, trusted := t.trusted[tk]
-	b := loginpolicy.BudgetFor(username, device, key, trusted)
+	b := loginpolicy.BudgetFor(username, device, key, trusted && !crossOrigin)
 	if wait := t.budgetWait(now, b); wait > 0 {
 		return nil, wait
 	}
@@ -129,7 +131,7 @@ func (t *Throttle) Begin(username, device, addr string) (end func(loginpolicy.Ou
 	}
 	lapse := now.Add(t.p.AttemptTimeout)
 	a.pending = append(a.pending, lapse)
-	return func(o loginpolicy.Outcome) { t.end(b, key, lapse, o) }, 0
+	return func(o loginpolicy.Outcome) { t.end(b, key, lapse, o, !crossOrigin) }, 0
 }
 
 // ForgetTrust ends the trust in every address that logged in to
@@ -170,12 +172,12 @@ func (t *Throttle) budgetWait(now time.Time, b loginpolicy.Budget) time.Duration
 }
 
 // end records the outcome of the attempt on b from addrKey whose place
-// lapses at lapse.
-func (t *Throttle) end(b loginpolicy.Budget, addrKey string, lapse time.Time, o loginpolicy.Outcome) {
+// lapses at lapse; a success trusts the address when trust is set.
+func (t *Throttle) end(b loginpolicy.Budget, addrKey string, lapse time.Time, o loginpolicy.Outcome, trust bool) {
 	now := t.p.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if o == loginpolicy.Succeeded {
+	if o == loginpolicy.Succeeded && trust {
 		tk := trustKey{b.Username, addrKey}
 		if _, ok := t.trusted[tk]; !ok {
 			t.makeRoom(now, 1)

@@ -35,7 +35,7 @@ func TestThrottle_BoundedMemory(t *testing.T) {
 	t.Parallel()
 	th := frozen(t, loginpolicy.Policy{}, 100)
 	for i := range 1000 {
-		if end, wait := th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("a", i)); wait == 0 {
+		if end, wait := th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("a", i), false); wait == 0 {
 			end(loginpolicy.Failed)
 		}
 	}
@@ -53,7 +53,7 @@ func TestThrottle_EvictsInBatches(t *testing.T) {
 	for i := range ops {
 		// Nothing lapses on the frozen clock: every entry is live. Each
 		// Begin adds an address bucket and an account.
-		_, _ = th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("a", i))
+		_, _ = th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("a", i), false)
 		n := th.entries()
 		switch {
 		case n > maxEntries:
@@ -77,8 +77,8 @@ func TestThrottle_EvictsInBatches(t *testing.T) {
 func TestThrottle_IdleAccountsAreDropped(t *testing.T) {
 	t.Parallel()
 	th := frozen(t, loginpolicy.Policy{AddrRate: rate.Inf}, 0)
-	a, _ := th.Begin("bob", "", "10.0.0.1")
-	b, _ := th.Begin("bob", "", "10.0.0.1")
+	a, _ := th.Begin("bob", "", "10.0.0.1", false)
+	b, _ := th.Begin("bob", "", "10.0.0.1", false)
 	a(loginpolicy.Released)
 	b(loginpolicy.Succeeded)
 	th.mu.Lock()
@@ -99,12 +99,12 @@ func BenchmarkThrottle_FullCapacity(b *testing.B) {
 			th := frozen(b, loginpolicy.Policy{}, size)
 			i := 0
 			for th.entries() < size {
-				_, _ = th.Begin("u"+strconv.Itoa(i), "", "a"+strconv.Itoa(i))
+				_, _ = th.Begin("u"+strconv.Itoa(i), "", "a"+strconv.Itoa(i), false)
 				i++
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = th.Begin("u"+strconv.Itoa(i), "", "a"+strconv.Itoa(i))
+				_, _ = th.Begin("u"+strconv.Itoa(i), "", "a"+strconv.Itoa(i), false)
 				i++
 			}
 		})
@@ -116,10 +116,10 @@ func BenchmarkThrottle_FullCapacity(b *testing.B) {
 func TestThrottle_SprayKeepsTrustedAddresses(t *testing.T) {
 	t.Parallel()
 	th := frozen(t, loginpolicy.Policy{AddrRate: rate.Inf}, 1000)
-	end, _ := th.Begin("alice", "", "203.0.113.5")
+	end, _ := th.Begin("alice", "", "203.0.113.5", false)
 	end(loginpolicy.Succeeded)
 	for i := range 5000 {
-		if end, wait := th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("198.51.100.", i%250)); wait == 0 {
+		if end, wait := th.Begin(fmt.Sprint("u", i), "", fmt.Sprint("198.51.100.", i%250), false); wait == 0 {
 			end(loginpolicy.Failed)
 		}
 	}
@@ -138,14 +138,14 @@ func TestThrottle_DeviceIsNotChargedToItsAddress(t *testing.T) {
 	t.Parallel()
 	th := frozen(t, loginpolicy.Policy{AddrBurst: 2}, 0)
 	for i := range 2 {
-		if end, wait := th.Begin(fmt.Sprint("u", i), "", "203.0.113.5"); wait == 0 {
+		if end, wait := th.Begin(fmt.Sprint("u", i), "", "203.0.113.5", false); wait == 0 {
 			end(loginpolicy.Released)
 		}
 	}
-	if _, wait := th.Begin("bob", "", "203.0.113.5"); wait == 0 {
+	if _, wait := th.Begin("bob", "", "203.0.113.5", false); wait == 0 {
 		t.Fatal("the address's bucket is not drained")
 	}
-	if _, wait := th.Begin("alice", "dev-1", "203.0.113.5"); wait != 0 {
+	if _, wait := th.Begin("alice", "dev-1", "203.0.113.5", false); wait != 0 {
 		t.Fatalf("alice's device behind the drained address: wait %v", wait)
 	}
 }
