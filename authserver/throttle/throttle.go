@@ -48,7 +48,9 @@ type Policy struct {
 	// out indefinitely; it may not be below BaseLockout. Default: 20 min.
 	// With the defaults an account's shared budget sees fewer than 100
 	// failures in any 24 hours, however many addresses the guesses come
-	// from: the NIST SP 800-63B ceiling.
+	// from: the NIST SP 800-63B ceiling. A lower MaxLockout or a higher
+	// LockAfter raises that number (a 5-minute cap allows about 290 a
+	// day).
 	MaxLockout time.Duration
 	// ForgetAfter drops a budget's failure count after this long
 	// without failures. Default: 24 h.
