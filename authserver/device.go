@@ -36,8 +36,8 @@ type DeviceCookieConfig struct {
 	// MaxAge is how long a device stays known. Default: 180 days.
 	MaxAge time.Duration
 	// Insecure drops the Secure attribute (and the default name's
-	// __Host- prefix) for plain-http development on loopback. Never in
-	// production: the cookie would travel in clear text.
+	// __Host- prefix) for plain-http development on loopback: requests to
+	// any other host neither get nor present a device cookie.
 	Insecure bool
 }
 
@@ -111,7 +111,7 @@ func (d *deviceCookies) current(cred, passwordHash string) bool {
 // caller checks the tag against the account's password hash once it has
 // the account.
 func (d *deviceCookies) device(r *http.Request, username string) (id, cred string) {
-	if d == nil {
+	if d == nil || (d.insecure && !loopbackHost(r.Host)) {
 		return "", ""
 	}
 	c, err := r.Cookie(d.name)
@@ -135,9 +135,9 @@ func (d *deviceCookies) device(r *http.Request, username string) (id, cred strin
 }
 
 // issue sets a new device cookie for username, whose password hash is
-// passwordHash, on w.
-func (d *deviceCookies) issue(w http.ResponseWriter, username, passwordHash string) {
-	if d == nil {
+// passwordHash, on the response w to r.
+func (d *deviceCookies) issue(w http.ResponseWriter, r *http.Request, username, passwordHash string) {
+	if d == nil || (d.insecure && !loopbackHost(r.Host)) {
 		return
 	}
 	var b [16]byte

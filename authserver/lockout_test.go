@@ -310,3 +310,23 @@ func TestTokenEndpoint_CrossSiteGuessesCannotSpendTheUsersAddressTrust(t *testin
 	}
 	mustTokens(t, loginFrom(h, home, johnName, johnPassword, nil, "Sec-Fetch-Site: same-origin"))
 }
+
+// Insecure device cookies (plain http) exist on loopback hosts only.
+func TestTokenEndpoint_InsecureDeviceCookiesOnLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
+		c.DeviceCookie = &authserver.DeviceCookieConfig{Key: deviceKey, Insecure: true}
+	})
+	for host, want := range map[string]int{"127.0.0.1:8000": 1, "localhost:8000": 1, "[::1]:8000": 1, "auth.example": 0} {
+		v := url.Values{"username": {johnName}, "password": {johnPassword}}
+		r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(v.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if got := len(rec.Result().Cookies()); rec.Code != http.StatusOK || got != want {
+			t.Errorf("Host %s: status %d, %d cookies, want 200 and %d", host, rec.Code, got, want)
+		}
+	}
+}

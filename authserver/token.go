@@ -574,7 +574,7 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 		// Only a login that produced a session counts as a success: it
 		// resets the failures and vouches for the client.
 		h.recordOutcome(ctx, attempt.Success)
-		h.devices.issue(w, username, user.PasswordHash)
+		h.devices.issue(w, r, username, user.PasswordHash)
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditLoginSuccess, Subject: user.ID, ClientAddr: addr})
 	}
 	return resp, oerr
