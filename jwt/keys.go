@@ -105,6 +105,10 @@ type Key struct {
 	public    crypto.PublicKey
 	hdrAccess string // base64url protected header for access tokens
 	hdrRefres string // base64url protected header for refresh tokens
+	// pending bounds the Sign calls of a signer outside the process (an
+	// HSM or KMS handle without SignContext) still running on their own
+	// goroutines; nil for keys in memory.
+	pending chan struct{}
 }
 
 // ID returns the key ID. Keys built by this package's constructors with
@@ -263,6 +267,11 @@ func withDefaultID(k *Key, err error) (*Key, error) {
 
 func newKey(kid string, alg Algorithm, signer, verifier any, public crypto.PublicKey) (*Key, error) {
 	k := &Key{id: kid, alg: alg, signer: signer, verifier: verifier, public: public}
+	switch signer.(type) {
+	case nil, []byte, *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, ContextSigner:
+	default:
+		k.pending = make(chan struct{}, maxPendingSigns)
+	}
 	var ok bool
 	if k.hdrAccess, ok = encodeHeader(alg, kid, typAccess); !ok {
 		return nil, fmt.Errorf("%w: key ID is not valid UTF-8", ErrConfig)

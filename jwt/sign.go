@@ -98,7 +98,7 @@ func (k *Key) sign(ctx context.Context, input []byte) ([]byte, error) {
 		d.Write(input)
 		digest, opts = d.Sum(nil), h
 	}
-	sig, err := signWithContext(ctx, signer, digest, opts)
+	sig, err := signWithContext(ctx, signer, k.pending, digest, opts)
 	if err != nil {
 		return nil, k.signError(err)
 	}
@@ -120,9 +120,16 @@ func (k *Key) signError(err error) error {
 	return fmt.Errorf("jwt: signing with key %q: %w", k.id, err)
 }
 
+// maxPendingSigns bounds, per key, the Sign calls left running after
+// their callers gave up: a signer that hangs (an HSM or KMS outage) then
+// fails new issuances at once instead of piling up goroutines and
+// sessions with every request.
+const maxPendingSigns = 64
+
 // signWithContext calls s.SignContext when s has it; otherwise it runs
-// s.Sign on another goroutine and stops waiting when ctx is done.
-func signWithContext(ctx context.Context, s crypto.Signer, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+// s.Sign on another goroutine, holding a place in pending (when not nil)
+// until Sign returns, and stops waiting when ctx is done.
+func signWithContext(ctx context.Context, s crypto.Signer, pending chan struct{}, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	if cs, ok := s.(ContextSigner); ok {
 		sig, err := cs.SignContext(ctx, digest, opts)
 		if err == nil && ctx.Err() != nil {
@@ -132,7 +139,14 @@ func signWithContext(ctx context.Context, s crypto.Signer, digest []byte, opts c
 		return sig, err
 	}
 	if ctx.Done() == nil {
-		return s.Sign(rand.Reader, digest, opts)
+		return safeSign(s, digest, opts)
+	}
+	if pending != nil {
+		select {
+		case pending <- struct{}{}:
+		default:
+			return nil, fmt.Errorf("%d signatures of this key are still pending: the signer is not answering", cap(pending))
+		}
 	}
 	type result struct {
 		sig []byte
@@ -140,14 +154,10 @@ func signWithContext(ctx context.Context, s crypto.Signer, digest []byte, opts c
 	}
 	done := make(chan result, 1) // buffered: an abandoned Sign never blocks
 	go func() {
-		// A panic here would end the process (net/http recovers only the
-		// handler's goroutine), so it becomes the call's error.
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("the signer panicked: %v", p)}
-			}
-		}()
-		sig, err := s.Sign(rand.Reader, digest, opts)
+		sig, err := safeSign(s, digest, opts)
+		if pending != nil {
+			<-pending
+		}
 		done <- result{sig, err}
 	}()
 	select {
@@ -156,6 +166,18 @@ func signWithContext(ctx context.Context, s crypto.Signer, digest []byte, opts c
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// safeSign calls s.Sign, turning a panic into an error: on a goroutine of
+// its own a panic would end the process (net/http recovers only the
+// handler's goroutine), and a signer is code jwtkit does not control.
+func safeSign(s crypto.Signer, digest []byte, opts crypto.SignerOpts) (sig []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			sig, err = nil, fmt.Errorf("the signer panicked: %v", p)
+		}
+	}()
+	return s.Sign(rand.Reader, digest, opts)
 }
 
 // ecdsaRawSignature turns an ASN.1 DER ECDSA signature into the JWS form

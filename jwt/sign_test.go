@@ -173,6 +173,40 @@ func TestSign_HangingSignerStopsAtDeadline(t *testing.T) {
 	})
 }
 
+// A hanging signer does not pile up goroutines: once 64 abandoned Sign
+// calls of a key are pending, issuing with it fails at once, and works
+// again when the signer answers.
+func TestSign_HangingSignerBoundsPendingCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := ktBlockingSigner{Signer: ktSigner(t, "p256"), release: make(chan struct{})}
+		iss, _ := ktIssuerFor(t, mustSigningKey(t, jwt.ES256, s))
+		issue := func() error {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			defer cancel()
+			_, err := iss.IssueAccess(ctx, jwt.Grant{Subject: "u"})
+			return err
+		}
+		for i := range 64 {
+			if err := issue(); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("issuance %d: %v, want DeadlineExceeded", i, err)
+			}
+		}
+		start := time.Now()
+		err := issue()
+		if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "pending") {
+			t.Fatalf("issuance with 64 calls pending: %v, want an immediate refusal", err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("the refusal took %v, want none", waited)
+		}
+		close(s.release)
+		synctest.Wait() // the pending calls return and give their places back
+		if err := issue(); err != nil {
+			t.Fatalf("after the signer answered: %v", err)
+		}
+	})
+}
+
 // A signer whose signatures do not verify with the public key it claims
 // is caught at issuance, not by every verifier.
 func TestSign_SignerNotMatchingItsPublicKeyRefused(t *testing.T) {
