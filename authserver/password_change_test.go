@@ -3,28 +3,29 @@ package authserver_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/store"
 )
 
-// pausingUsers hands out users by name and, while a test waits on read,
-// holds the login that asked until proceed is closed: the moment a
-// password change can race it.
+// pausingUsers hands out users by name and holds the first login that
+// asks, after its read, until proceed is closed: the moment a password
+// change can race it. Later logins pass straight through.
 type pausingUsers struct {
 	store.Users
 	read    chan struct{}
 	proceed chan struct{}
+	once    sync.Once
 }
 
 func (p *pausingUsers) UserByUsername(ctx context.Context, name string) (store.User, error) {
 	u, err := p.Users.UserByUsername(ctx, name)
-	select {
-	case p.read <- struct{}{}:
+	p.once.Do(func() {
+		p.read <- struct{}{}
 		<-p.proceed
-	default: // nobody is waiting for this login: let it through
-	}
+	})
 	return u, err
 }
 
