@@ -52,8 +52,9 @@ type Config struct {
 // besides the pool and the schema name, so any number of Stores (in one
 // process or many) may share a schema.
 type Store struct {
-	pool *pgxpool.Pool
-	q    queries // built from the schema name
+	pool   *pgxpool.Pool
+	schema string
+	q      queries // built from the schema name
 }
 
 // New returns a Store using pool and cfg. The pool stays owned by the
@@ -70,7 +71,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if !schemaPattern.MatchString(schema) {
 		return nil, fmt.Errorf("pgstore: invalid schema name %q: want a lower-case identifier matching %s", schema, schemaPattern)
 	}
-	return &Store{pool: pool, q: buildQueries(schema)}, nil
+	return &Store{pool: pool, schema: schema, q: buildQueries(schema)}, nil
 }
 
 // resolution is the precision of PostgreSQL's timestamptz. Times are
