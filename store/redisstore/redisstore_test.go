@@ -305,7 +305,7 @@ func rotate(t *testing.T, s *redisstore.Store, tok store.RefreshToken, now time.
 // keyPattern is the only shape a key may have: the prefix, a hash tag of
 // base64url characters, a kind, and a base64url hash. No byte of a
 // subject, family ID, token ID or jti appears in a key.
-var keyPattern = regexp.MustCompile(`^:(\{[A-Za-z0-9_-]{22}\}:(fam:[A-Za-z0-9_-]{43}|tok:[A-Za-z0-9_-]{43}|cut|horizon)|jti:\{[A-Za-z0-9_-]{43}\})$`)
+var keyPattern = regexp.MustCompile(`^:(\{[A-Za-z0-9_-]{22}\}:(fam:[A-Za-z0-9_-]{43}|tok:[A-Za-z0-9_-]{43}|cut|horizon)|\{revlog\}|jti:\{[A-Za-z0-9_-]{43}\})$`)
 
 func TestS03_KeyInjection(t *testing.T) {
 	s, prefix := newStore(t)

@@ -112,6 +112,10 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 		sentinel = store.ErrExpired
 	case "reused":
 		sentinel = store.ErrReused
+		// The script revoked the family: announce it to the views.
+		if err := s.announceFamily(ctx, op, r.Subject, r.FamilyID); err != nil {
+			return store.RefreshToken{}, fmt.Errorf("redisstore: %s: %w; announcing the revocation: %w", op, store.ErrReused, err)
+		}
 	case "exists":
 		sentinel = store.ErrExists
 	}
@@ -126,6 +130,9 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 func (s *Store) RevokeFamily(ctx context.Context, subject, familyID string) error {
 	const op = "revoke family"
 	k := s.subjectKeys(subject)
+	if err := s.announceFamily(ctx, op, subject, familyID); err != nil {
+		return err
+	}
 	_, err := s.run(ctx, op, revokeFamilyScript, []string{k.family(hashID(familyID))})
 	return err
 }

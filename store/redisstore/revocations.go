@@ -25,6 +25,9 @@ func (s *Store) RevokeToken(ctx context.Context, t store.TokenRef, until time.Ti
 	if !t.IssuedAt.IsZero() {
 		span = until.Sub(t.IssuedAt)
 	}
+	if err := s.announce(ctx, op, "t:"+hashID(t.ID)+":"+micros(until), until); err != nil {
+		return err
+	}
 	_, err := s.run(ctx, op, revokeTokenScript, []string{s.jtiKey(t.ID)}, retention(span, until))
 	return err
 }
@@ -44,8 +47,12 @@ func (s *Store) RevokeSubject(ctx context.Context, subject string, at time.Time,
 	}
 	maxAge = max(maxAge, 0)
 	k := s.subjectKeys(subject)
+	cut, end := ceilMicros(at), at.Add(maxAge)
+	if err := s.announce(ctx, op, "c:"+hashID(subject)+":"+cut+":"+micros(end), end); err != nil {
+		return err
+	}
 	_, err := s.run(ctx, op, revokeSubjectScript, []string{k.cutoff(), k.horizon()},
-		ceilMicros(at), retention(maxAge, at.Add(maxAge)))
+		cut, retention(maxAge, end))
 	return err
 }
 
