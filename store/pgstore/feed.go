@@ -15,19 +15,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jwtkit/jwtkit/store"
-	"github.com/jwtkit/jwtkit/store/revview"
+	"github.com/jwtkit/jwtkit/store/storeview"
 )
 
-// RevocationFeed returns the change feed of the store's revocations, for
-// a [revview.Revocations]. Triggers (schema version 2) notify every
-// denylisted token, cut-off and family revocation (logout, reuse
-// detection, RevokeSubject, Sweep) inside the writing transaction, so a
+// ChangeFeed returns the change feed of the store's revocations and
+// users, for a [storeview.Revocations] or [storeview.Users]. Triggers
+// (schema version 2) notify every denylisted token, cut-off and family
+// revocation (logout, reuse detection, RevokeSubject, Sweep), and every
+// change or deletion of a user, inside the writing transaction, so a
 // change is announced exactly when it commits, whichever instance or
 // code path wrote it.
 //
 // The feed holds one connection of the pool for as long as it is
 // followed; size the pool for it.
-func (s *Store) RevocationFeed() revview.Feed {
+func (s *Store) ChangeFeed() storeview.Feed {
 	sum := md5.Sum([]byte(s.schema))
 	return &feed{pool: s.pool, schema: s.schema, channel: "jwtkit_" + hex.EncodeToString(sum[:])}
 }
@@ -42,11 +43,11 @@ type feed struct {
 // not loaded.
 const forgetMargin = "6 minutes"
 
-// Follow implements [revview.Feed]. Heartbeats are notifications the
+// Follow implements [storeview.Feed]. Heartbeats are notifications the
 // feed sends to itself: the server delivers a channel's notifications in
 // commit order, so when the heartbeat sent at T arrives, every change
 // committed before T has arrived before it.
-func (f *feed) Follow(ctx context.Context, sink revview.Sink, heartbeat time.Duration) error {
+func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.Duration) error {
 	c, err := f.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -117,9 +118,9 @@ func (f *feed) Follow(ctx context.Context, sink revview.Sink, heartbeat time.Dur
 }
 
 // load reads every revocation record that can still refuse a token.
-func (f *feed) load(ctx context.Context, conn *pgx.Conn) ([]revview.Record, error) {
+func (f *feed) load(ctx context.Context, conn *pgx.Conn) ([]storeview.Record, error) {
 	q := func(table string) string { return pgx.Identifier{f.schema, table}.Sanitize() }
-	var out []revview.Record
+	var out []storeview.Record
 	rows, err := conn.Query(ctx, `SELECT jti_hash, expires_at FROM `+q("revoked_tokens")+
 		` WHERE expires_at > now() - interval '`+forgetMargin+`'`)
 	if err != nil {
@@ -130,7 +131,7 @@ func (f *feed) load(ctx context.Context, conn *pgx.Conn) ([]revview.Record, erro
 		at, until time.Time
 	)
 	if _, err := pgx.ForEachRow(rows, []any{&id, &until}, func() error {
-		out = append(out, revview.Record{Kind: revview.Token, ID: id, Until: until})
+		out = append(out, storeview.Record{Kind: storeview.Token, ID: id, Until: until})
 		return nil
 	}); err != nil {
 		return nil, err
@@ -141,7 +142,7 @@ func (f *feed) load(ctx context.Context, conn *pgx.Conn) ([]revview.Record, erro
 		return nil, err
 	}
 	if _, err := pgx.ForEachRow(rows, []any{&sub, &at, &until}, func() error {
-		out = append(out, revview.Record{Kind: revview.Cutoff, Subject: store.TokenID(sub), At: at, Until: until})
+		out = append(out, storeview.Record{Kind: storeview.Cutoff, Subject: store.TokenID(sub), At: at, Until: until})
 		return nil
 	}); err != nil {
 		return nil, err
@@ -152,7 +153,7 @@ func (f *feed) load(ctx context.Context, conn *pgx.Conn) ([]revview.Record, erro
 		return nil, err
 	}
 	if _, err := pgx.ForEachRow(rows, []any{&sub, &id, &until}, func() error {
-		out = append(out, revview.Record{Kind: revview.Family, Subject: store.TokenID(sub), ID: store.TokenID(id), Until: until})
+		out = append(out, storeview.Record{Kind: storeview.Family, Subject: store.TokenID(sub), ID: store.TokenID(id), Until: until})
 		return nil
 	}); err != nil {
 		return nil, err
@@ -161,7 +162,7 @@ func (f *feed) load(ctx context.Context, conn *pgx.Conn) ([]revview.Record, erro
 }
 
 // parseRecord decodes a trigger's payload (see migration 0002).
-func parseRecord(payload string) (revview.Record, error) {
+func parseRecord(payload string) (storeview.Record, error) {
 	var p struct {
 		K     string `json:"k"`
 		ID    string `json:"id"`
@@ -172,18 +173,20 @@ func parseRecord(payload string) (revview.Record, error) {
 	d := json.NewDecoder(strings.NewReader(payload))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&p); err != nil {
-		return revview.Record{}, fmt.Errorf("pgstore: revocation feed: bad payload: %w", err)
+		return storeview.Record{}, fmt.Errorf("pgstore: revocation feed: bad payload: %w", err)
 	}
-	r := revview.Record{ID: p.ID, Subject: p.Sub, At: time.UnixMicro(p.At), Until: time.UnixMicro(p.Until)}
+	r := storeview.Record{ID: p.ID, Subject: p.Sub, At: time.UnixMicro(p.At), Until: time.UnixMicro(p.Until)}
 	switch p.K {
 	case "t":
-		r.Kind = revview.Token
+		r.Kind = storeview.Token
 	case "c":
-		r.Kind = revview.Cutoff
+		r.Kind = storeview.Cutoff
 	case "f":
-		r.Kind = revview.Family
+		r.Kind = storeview.Family
+	case "u":
+		r.Kind = storeview.User
 	default:
-		return revview.Record{}, fmt.Errorf("pgstore: revocation feed: unknown kind %q", p.K)
+		return storeview.Record{}, fmt.Errorf("pgstore: revocation feed: unknown kind %q", p.K)
 	}
 	return r, nil
 }

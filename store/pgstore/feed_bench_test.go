@@ -9,12 +9,12 @@ import (
 
 	"github.com/jwtkit/jwtkit/store"
 	"github.com/jwtkit/jwtkit/store/pgstore"
-	"github.com/jwtkit/jwtkit/store/revview"
+	"github.com/jwtkit/jwtkit/store/storeview"
 )
 
 // arrivals wraps a feed and reports when each record reaches the view.
 type arrivals struct {
-	inner revview.Feed
+	inner storeview.Feed
 	seen  chan arrival
 }
 
@@ -23,16 +23,16 @@ type arrival struct {
 	at time.Time
 }
 
-func (f arrivals) Follow(ctx context.Context, s revview.Sink, hb time.Duration) error {
+func (f arrivals) Follow(ctx context.Context, s storeview.Sink, hb time.Duration) error {
 	return f.inner.Follow(ctx, arrivalSink{s, f.seen}, hb)
 }
 
 type arrivalSink struct {
-	revview.Sink
+	storeview.Sink
 	seen chan arrival
 }
 
-func (s arrivalSink) Apply(r revview.Record) {
+func (s arrivalSink) Apply(r storeview.Record) {
 	s.Sink.Apply(r)
 	s.seen <- arrival{r.ID, time.Now()}
 }
@@ -55,7 +55,7 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 			b.Fatal(err)
 		}
 		ch := make(chan arrival, 16)
-		v, err := revview.New(revview.Config{Store: st, Feed: arrivals{st.RevocationFeed(), ch}})
+		v, err := storeview.NewRevocations(storeview.RevocationsConfig{Store: st, Feed: arrivals{st.ChangeFeed(), ch}})
 		if err != nil {
 			b.Fatal(err)
 		}

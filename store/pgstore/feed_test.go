@@ -4,14 +4,16 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jwtkit/jwtkit/store"
 	"github.com/jwtkit/jwtkit/store/pgstore"
-	"github.com/jwtkit/jwtkit/store/revview"
+	"github.com/jwtkit/jwtkit/store/storeview"
 )
 
 // waitFor is a generous deadline for eventual outcomes; no timing is
@@ -21,13 +23,13 @@ const waitFor = 30 * time.Second
 // tap wraps a feed and reports what the view receives. Follow waits for
 // gate (when set) before each attempt after the first.
 type tap struct {
-	inner  revview.Feed
+	inner  storeview.Feed
 	events chan string
 	gate   chan struct{}
 	calls  int
 }
 
-func (f *tap) Follow(ctx context.Context, s revview.Sink, hb time.Duration) error {
+func (f *tap) Follow(ctx context.Context, s storeview.Sink, hb time.Duration) error {
 	f.calls++
 	if f.calls > 1 && f.gate != nil {
 		select {
@@ -40,7 +42,7 @@ func (f *tap) Follow(ctx context.Context, s revview.Sink, hb time.Duration) erro
 }
 
 type tapSink struct {
-	revview.Sink
+	storeview.Sink
 	events chan string
 }
 
@@ -51,15 +53,15 @@ func (s tapSink) note(e string) {
 	}
 }
 
-func (s tapSink) Reset(asOf time.Time, rs []revview.Record) {
+func (s tapSink) Reset(asOf time.Time, rs []storeview.Record) {
 	s.Sink.Reset(asOf, rs)
 	s.note("reset")
 }
-func (s tapSink) Apply(r revview.Record) { s.Sink.Apply(r); s.note("apply") }
-func (s tapSink) Fresh(asOf time.Time)   { s.Sink.Fresh(asOf); s.note("fresh") }
+func (s tapSink) Apply(r storeview.Record) { s.Sink.Apply(r); s.note("apply") }
+func (s tapSink) Fresh(asOf time.Time)     { s.Sink.Fresh(asOf); s.note("fresh") }
 
 // newView follows st's feed through its own pool (another instance).
-func newView(t *testing.T, schema string, gate chan struct{}) (*revview.Revocations, *tap) {
+func newView(t *testing.T, schema string, gate chan struct{}) (*storeview.Revocations, *tap) {
 	t.Helper()
 	p := connect(t, 4, "")
 	t.Cleanup(p.Close)
@@ -67,8 +69,8 @@ func newView(t *testing.T, schema string, gate chan struct{}) (*revview.Revocati
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &tap{inner: st.RevocationFeed(), events: make(chan string, 1), gate: gate}
-	v, err := revview.New(revview.Config{Store: st, Feed: tp, MaxStaleness: 200 * time.Millisecond, Logf: t.Logf})
+	tp := &tap{inner: st.ChangeFeed(), events: make(chan string, 1), gate: gate}
+	v, err := storeview.NewRevocations(storeview.RevocationsConfig{Store: st, Feed: tp, MaxStaleness: 200 * time.Millisecond, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +93,7 @@ func until(t *testing.T, tp *tap, what string, cond func() bool) {
 
 // fromMemory reports whether v answers t as want without the store: it
 // is fresh and holds the record.
-func isRevoked(t *testing.T, v *revview.Revocations, tok store.TokenRef) bool {
+func isRevoked(t *testing.T, v *storeview.Revocations, tok store.TokenRef) bool {
 	t.Helper()
 	got, err := v.IsRevoked(context.Background(), tok)
 	if err != nil {
@@ -107,7 +109,7 @@ func TestRevocationViewSeesRevocationsFromAnotherInstance(t *testing.T) {
 	v1, tp1 := newView(t, schema, nil)
 	v2, tp2 := newView(t, schema, nil)
 	for _, c := range []struct {
-		v  *revview.Revocations
+		v  *storeview.Revocations
 		tp *tap
 	}{{v1, tp1}, {v2, tp2}} {
 		until(t, c.tp, "first load", func() bool { return c.v.Status().Fresh })
@@ -238,4 +240,48 @@ func TestRevocationViewFallsBackWhileFeedIsDownThenRebuilds(t *testing.T) {
 	if !isRevoked(t, v, tok) {
 		t.Fatal("rebuilt view accepts the revoked token")
 	}
+}
+
+func TestUsersViewSeesChangesFromAnotherInstance(t *testing.T) {
+	s, schema := newStore(t)
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "alice", PasswordHash: "h", Scopes: []string{"read"}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	p := connect(t, 4, "")
+	t.Cleanup(p.Close)
+	other, err := pgstore.New(p, pgstore.Config{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := &tap{inner: other.ChangeFeed(), events: make(chan string, 1)}
+	u, err := storeview.NewUsers(storeview.UsersConfig{Store: other, Feed: tp, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = u.Close() })
+	until(t, tp, "first load", func() bool { return u.Status().Fresh })
+	usr, err := u.UserByID(ctx, "u1")
+	if err != nil || usr.Disabled {
+		t.Fatalf("UserByID = %+v, %v", usr, err)
+	}
+	if n := u.Status().Entries; n != 1 {
+		t.Fatalf("entries = %d, want 1", n)
+	}
+
+	table := pgx.Identifier{schema, "users"}.Sanitize()
+	if _, err := pool(t).Exec(ctx, `UPDATE `+table+` SET disabled = true WHERE id = 'u1'`); err != nil {
+		t.Fatal(err)
+	}
+	until(t, tp, "disabled user seen", func() bool {
+		usr, err := u.UserByID(ctx, "u1")
+		return err == nil && usr.Disabled
+	})
+	if _, err := pool(t).Exec(ctx, `DELETE FROM `+table+` WHERE id = 'u1'`); err != nil {
+		t.Fatal(err)
+	}
+	until(t, tp, "deleted user gone", func() bool {
+		_, err := u.UserByID(ctx, "u1")
+		return errors.Is(err, store.ErrNotFound)
+	})
 }

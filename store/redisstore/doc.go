@@ -20,7 +20,7 @@
 //	<prefix>:{<tag>}:cut                 string: the subject's cut-off
 //	<prefix>:{<tag>}:horizon             marker living as long as the subject's longest family
 //	<prefix>:jti:{<h(jti)>}              marker: a denylisted access token
-//	<prefix>:{revlog}                   sorted set: the live revocations, for views (see [Store.RevocationFeed])
+//	<prefix>:{revlog}                    sorted set: the live revocations, for views (see [Store.RevocationFeed])
 //
 // h is the unpadded base64url SHA-256. Times are stored as integer
 // microseconds since the Unix epoch. The denylist is keyed by the jti

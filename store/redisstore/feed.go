@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jwtkit/jwtkit/store"
-	"github.com/jwtkit/jwtkit/store/revview"
+	"github.com/jwtkit/jwtkit/store/storeview"
 )
 
 // The revocation log: a sorted set of the live revocations, scored by
@@ -70,8 +70,8 @@ func (s *Store) announceFamily(ctx context.Context, op, subject, familyID string
 	return s.announce(ctx, op, "f:"+hashID(subject)+":"+famHash+":"+micros(until), until)
 }
 
-// RevocationFeed returns the change feed of the store's revocations, for
-// a [revview.Revocations].
+// ChangeFeed returns the change feed of the store's revocations, for
+// a [storeview.Revocations].
 //
 // Every RevokeToken, RevokeSubject and RevokeFamily announces itself in
 // the revocation log before writing, and a rotation that detects reuse
@@ -83,15 +83,15 @@ func (s *Store) announceFamily(ctx context.Context, op, subject, familyID string
 // revocation.
 //
 // The feed holds one connection (a pub/sub subscription) while followed.
-func (s *Store) RevocationFeed() revview.Feed { return &feed{s: s} }
+func (s *Store) ChangeFeed() storeview.Feed { return &feed{s: s} }
 
 type feed struct{ s *Store }
 
-// Follow implements [revview.Feed]. Heartbeats are PINGs on the
+// Follow implements [storeview.Feed]. Heartbeats are PINGs on the
 // subscription: the server answers them in order with the messages, so
 // the PONG of a PING sent at T follows every announcement published
 // before T.
-func (f *feed) Follow(ctx context.Context, sink revview.Sink, heartbeat time.Duration) error {
+func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.Duration) error {
 	s := f.s
 	ps := s.client.Subscribe(ctx)
 	defer ps.Close()
@@ -110,7 +110,7 @@ func (f *feed) Follow(ctx context.Context, sink revview.Sink, heartbeat time.Dur
 	if err != nil {
 		return err
 	}
-	records := make([]revview.Record, 0, len(members))
+	records := make([]storeview.Record, 0, len(members))
 	for _, m := range members {
 		r, err := parseMember(m)
 		if err != nil {
@@ -172,7 +172,7 @@ func (f *feed) Follow(ctx context.Context, sink revview.Sink, heartbeat time.Dur
 }
 
 // parseMember decodes a log member.
-func parseMember(m string) (revview.Record, error) {
+func parseMember(m string) (storeview.Record, error) {
 	parts := strings.Split(m, ":")
 	ok := true
 	at := func(i int) time.Time {
@@ -180,19 +180,19 @@ func parseMember(m string) (revview.Record, error) {
 		ok = ok && err == nil
 		return time.UnixMicro(us)
 	}
-	var r revview.Record
+	var r storeview.Record
 	switch {
 	case parts[0] == "t" && len(parts) == 3:
-		r = revview.Record{Kind: revview.Token, ID: parts[1], Until: at(2)}
+		r = storeview.Record{Kind: storeview.Token, ID: parts[1], Until: at(2)}
 	case parts[0] == "f" && len(parts) == 4:
-		r = revview.Record{Kind: revview.Family, Subject: parts[1], ID: parts[2], Until: at(3)}
+		r = storeview.Record{Kind: storeview.Family, Subject: parts[1], ID: parts[2], Until: at(3)}
 	case parts[0] == "c" && len(parts) == 4:
-		r = revview.Record{Kind: revview.Cutoff, Subject: parts[1], At: at(2), Until: at(3)}
+		r = storeview.Record{Kind: storeview.Cutoff, Subject: parts[1], At: at(2), Until: at(3)}
 	default:
 		ok = false
 	}
 	if !ok {
-		return revview.Record{}, fmt.Errorf("redisstore: revocation feed: bad member %q", m)
+		return storeview.Record{}, fmt.Errorf("redisstore: revocation feed: bad member %q", m)
 	}
 	return r, nil
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/jwtkit/jwtkit/store"
-	"github.com/jwtkit/jwtkit/store/revview"
+	"github.com/jwtkit/jwtkit/store/storeview"
 )
 
 // waitFor is a generous deadline for eventual outcomes; no timing is
@@ -21,7 +21,7 @@ const waitFor = 30 * time.Second
 // gate (when set) before each attempt after the first; arrivals, when
 // set, receives the ID of every record applied.
 type tap struct {
-	inner    revview.Feed
+	inner    storeview.Feed
 	events   chan string
 	gate     chan struct{}
 	arrivals chan arrival
@@ -33,7 +33,7 @@ type arrival struct {
 	at time.Time
 }
 
-func (f *tap) Follow(ctx context.Context, s revview.Sink, hb time.Duration) error {
+func (f *tap) Follow(ctx context.Context, s storeview.Sink, hb time.Duration) error {
 	f.calls++
 	if f.calls > 1 && f.gate != nil {
 		select {
@@ -46,7 +46,7 @@ func (f *tap) Follow(ctx context.Context, s revview.Sink, hb time.Duration) erro
 }
 
 type tapSink struct {
-	revview.Sink
+	storeview.Sink
 	f *tap
 }
 
@@ -57,12 +57,12 @@ func (s tapSink) note(e string) {
 	}
 }
 
-func (s tapSink) Reset(asOf time.Time, rs []revview.Record) {
+func (s tapSink) Reset(asOf time.Time, rs []storeview.Record) {
 	s.Sink.Reset(asOf, rs)
 	s.note("reset")
 }
 
-func (s tapSink) Apply(r revview.Record) {
+func (s tapSink) Apply(r storeview.Record) {
 	s.Sink.Apply(r)
 	if s.f.arrivals != nil {
 		s.f.arrivals <- arrival{r.ID, time.Now()}
@@ -74,13 +74,13 @@ func (s tapSink) Fresh(asOf time.Time) { s.Sink.Fresh(asOf); s.note("fresh") }
 
 // newView follows prefix's feed through its own client (another
 // instance) named name.
-func newView(t testing.TB, prefix, name string, gate chan struct{}, arrivals chan arrival) (*revview.Revocations, *tap) {
+func newView(t testing.TB, prefix, name string, gate chan struct{}, arrivals chan arrival) (*storeview.Revocations, *tap) {
 	t.Helper()
 	c := connect(t, 4, name)
 	t.Cleanup(func() { _ = c.Close() })
 	st := mustNew(t, c, prefix)
-	tp := &tap{inner: st.RevocationFeed(), events: make(chan string, 1), gate: gate, arrivals: arrivals}
-	v, err := revview.New(revview.Config{Store: st, Feed: tp, MaxStaleness: 200 * time.Millisecond, Logf: t.Logf})
+	tp := &tap{inner: st.ChangeFeed(), events: make(chan string, 1), gate: gate, arrivals: arrivals}
+	v, err := storeview.NewRevocations(storeview.RevocationsConfig{Store: st, Feed: tp, MaxStaleness: 200 * time.Millisecond, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func until(t testing.TB, tp *tap, what string, cond func() bool) {
 	}
 }
 
-func isRevoked(t testing.TB, v *revview.Revocations, tok store.TokenRef) bool {
+func isRevoked(t testing.TB, v *storeview.Revocations, tok store.TokenRef) bool {
 	t.Helper()
 	got, err := v.IsRevoked(context.Background(), tok)
 	if err != nil {

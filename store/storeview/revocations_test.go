@@ -1,4 +1,4 @@
-package revview_test
+package storeview_test
 
 import (
 	"context"
@@ -9,22 +9,22 @@ import (
 
 	"github.com/jwtkit/jwtkit/store"
 	"github.com/jwtkit/jwtkit/store/memstore"
-	"github.com/jwtkit/jwtkit/store/revview"
+	"github.com/jwtkit/jwtkit/store/storeview"
 )
 
 // feed is a change feed driven by the test: it loads records, then
 // heartbeats every hb unless stalled.
 type feed struct {
-	records []revview.Record
-	changes chan revview.Record
+	records []storeview.Record
+	changes chan storeview.Record
 	stall   chan bool
 }
 
-func newFeed(rs ...revview.Record) *feed {
-	return &feed{records: rs, changes: make(chan revview.Record), stall: make(chan bool)}
+func newFeed(rs ...storeview.Record) *feed {
+	return &feed{records: rs, changes: make(chan storeview.Record), stall: make(chan bool)}
 }
 
-func (f *feed) Follow(ctx context.Context, s revview.Sink, hb time.Duration) error {
+func (f *feed) Follow(ctx context.Context, s storeview.Sink, hb time.Duration) error {
 	s.Reset(time.Now(), f.records)
 	tick := time.NewTicker(hb)
 	defer tick.Stop()
@@ -44,10 +44,10 @@ func (f *feed) Follow(ctx context.Context, s revview.Sink, hb time.Duration) err
 	}
 }
 
-func newView(t *testing.T, direct store.Revocations, f revview.Feed, cfg revview.Config) *revview.Revocations {
+func newView(t *testing.T, direct store.Revocations, f storeview.Feed, cfg storeview.RevocationsConfig) *storeview.Revocations {
 	t.Helper()
 	cfg.Store, cfg.Feed = direct, f
-	v, err := revview.New(cfg)
+	v, err := storeview.NewRevocations(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +68,14 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	ms := memstore.New()
 	for _, tc := range []struct {
 		name string
-		cfg  revview.Config
+		cfg  storeview.RevocationsConfig
 	}{
-		{"no store", revview.Config{Feed: newFeed()}},
-		{"no feed", revview.Config{Store: ms}},
-		{"negative staleness", revview.Config{Store: ms, Feed: newFeed(), MaxStaleness: -1}},
-		{"negative entries", revview.Config{Store: ms, Feed: newFeed(), MaxEntries: -1}},
+		{"no store", storeview.RevocationsConfig{Feed: newFeed()}},
+		{"no feed", storeview.RevocationsConfig{Store: ms}},
+		{"negative staleness", storeview.RevocationsConfig{Store: ms, Feed: newFeed(), MaxStaleness: -1}},
+		{"negative entries", storeview.RevocationsConfig{Store: ms, Feed: newFeed(), MaxEntries: -1}},
 	} {
-		if _, err := revview.New(tc.cfg); err == nil {
+		if _, err := storeview.NewRevocations(tc.cfg); err == nil {
 			t.Errorf("%s: New succeeded", tc.name)
 		}
 	}
@@ -112,10 +112,10 @@ func TestViewDecidesLikeTheStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := newView(t, ms, newFeed(
-			revview.Record{Kind: revview.Token, ID: store.TokenID("denied"), Until: hour},
-			revview.Record{Kind: revview.Family, Subject: store.TokenID("bob"), ID: store.TokenID("out"), Until: hour},
-			revview.Record{Kind: revview.Cutoff, Subject: store.TokenID("alice"), At: cut, Until: hour},
-		), revview.Config{})
+			storeview.Record{Kind: storeview.Token, ID: store.TokenID("denied"), Until: hour},
+			storeview.Record{Kind: storeview.Family, Subject: store.TokenID("bob"), ID: store.TokenID("out"), Until: hour},
+			storeview.Record{Kind: storeview.Cutoff, Subject: store.TokenID("alice"), At: cut, Until: hour},
+		), storeview.RevocationsConfig{})
 		time.Sleep(time.Second) // a heartbeat: the view is fresh
 		if !v.Status().Fresh {
 			t.Fatal("view not fresh after its first heartbeat")
@@ -140,7 +140,7 @@ func TestViewAsksTheStoreWhenStale(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ms := memstore.New()
 		f := newFeed()
-		v := newView(t, ms, f, revview.Config{MaxStaleness: time.Second})
+		v := newView(t, ms, f, storeview.RevocationsConfig{MaxStaleness: time.Second})
 		tok := store.TokenRef{ID: "jti", Subject: "alice", IssuedAt: time.Now()}
 		// Before the first load, and while loaded and fresh.
 		time.Sleep(time.Second)
@@ -161,7 +161,7 @@ func TestViewAsksTheStoreWhenStale(t *testing.T) {
 			t.Fatal("stale view accepted a token the store revoked")
 		}
 		f.stall <- false
-		f.changes <- revview.Record{Kind: revview.Token, ID: store.TokenID("jti"), Until: time.Now().Add(time.Hour)}
+		f.changes <- storeview.Record{Kind: storeview.Token, ID: store.TokenID("jti"), Until: time.Now().Add(time.Hour)}
 		time.Sleep(time.Second)
 		if st := v.Status(); !st.Fresh || st.Entries != 1 {
 			t.Fatalf("status = %+v, want fresh with one entry", st)
@@ -181,10 +181,10 @@ func TestViewBeyondMaxEntriesAsksTheStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := newView(t, ms, newFeed(
-			revview.Record{Kind: revview.Token, ID: store.TokenID("a"), Until: until},
-			revview.Record{Kind: revview.Token, ID: store.TokenID("b"), Until: until},
-			revview.Record{Kind: revview.Token, ID: store.TokenID("c"), Until: until},
-		), revview.Config{MaxEntries: 2})
+			storeview.Record{Kind: storeview.Token, ID: store.TokenID("a"), Until: until},
+			storeview.Record{Kind: storeview.Token, ID: store.TokenID("b"), Until: until},
+			storeview.Record{Kind: storeview.Token, ID: store.TokenID("c"), Until: until},
+		), storeview.RevocationsConfig{MaxEntries: 2})
 		time.Sleep(time.Second)
 		if st := v.Status(); st.Fresh || st.Entries != 2 {
 			t.Fatalf("status = %+v, want not fresh, two entries", st)
@@ -198,8 +198,8 @@ func TestViewBeyondMaxEntriesAsksTheStore(t *testing.T) {
 func TestViewForgetsEndedRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		v := newView(t, memstore.New(), newFeed(
-			revview.Record{Kind: revview.Token, ID: "a", Until: time.Now().Add(time.Minute)},
-		), revview.Config{})
+			storeview.Record{Kind: storeview.Token, ID: "a", Until: time.Now().Add(time.Minute)},
+		), storeview.RevocationsConfig{})
 		time.Sleep(time.Second)
 		if n := v.Status().Entries; n != 1 {
 			t.Fatalf("entries = %d, want 1", n)
@@ -221,7 +221,7 @@ func (unavailable) IsRevoked(context.Context, store.TokenRef) (bool, error) {
 func TestViewWithoutFeedFailsClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFeed()
-		v := newView(t, unavailable{}, f, revview.Config{})
+		v := newView(t, unavailable{}, f, storeview.RevocationsConfig{})
 		f.stall <- true
 		time.Sleep(2 * time.Second)
 		if _, err := v.IsRevoked(context.Background(), store.TokenRef{ID: "x"}); !errors.Is(err, store.ErrUnavailable) {

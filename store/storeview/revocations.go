@@ -1,15 +1,14 @@
-package revview
+package storeview
 
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/jwtkit/jwtkit/store"
 )
 
-// Defaults of [Config].
+// Defaults of the configurations.
 const (
 	DefaultMaxStaleness = time.Second
 	DefaultMaxEntries   = 1 << 20
@@ -20,59 +19,8 @@ const (
 // instances, the way the backends keep theirs.
 const forgetAfter = 6 * time.Minute
 
-// Kind says what a [Record] revokes.
-type Kind uint8
-
-// The kinds of [Record].
-const (
-	// Token is a denylisted access token; Record.ID is store.TokenID(jti).
-	Token Kind = iota + 1
-	// Family is a revoked family; Record.ID is store.TokenID(familyID)
-	// and Record.Subject is store.TokenID(subject).
-	Family
-	// Cutoff is a subject cut-off at Record.At; Record.Subject is
-	// store.TokenID(subject).
-	Cutoff
-)
-
-// Record is one revocation as a feed reports it. Identifiers are hashed
-// with [store.TokenID], so a record's size does not depend on the input.
-type Record struct {
-	Kind    Kind
-	ID      string
-	Subject string
-	// At is the cut-off time of a Cutoff record.
-	At time.Time
-	// Until is when the record stops refusing tokens (the denylist
-	// entry's, family's or cut-off's expiry).
-	Until time.Time
-}
-
-// Sink receives what a [Feed] reads. Its methods are called from the
-// feed's goroutine, one at a time.
-type Sink interface {
-	// Reset replaces the view with records, a full load of the live
-	// revocation records that includes every change committed before
-	// asOf. The feed must already be listening when the load starts.
-	Reset(asOf time.Time, records []Record)
-	// Apply adds one change.
-	Apply(r Record)
-	// Fresh reports that every change committed before asOf has been
-	// passed to Apply or Reset.
-	Fresh(asOf time.Time)
-}
-
-// Feed is a backend's change feed of revocations.
-type Feed interface {
-	// Follow connects, starts listening, loads every live record into
-	// sink.Reset, then passes changes to sink.Apply and heartbeats to
-	// sink.Fresh, at least every heartbeat, until ctx is done or the
-	// connection fails. It returns why it stopped.
-	Follow(ctx context.Context, sink Sink, heartbeat time.Duration) error
-}
-
-// Config configures a [Revocations].
-type Config struct {
+// RevocationsConfig configures a [Revocations].
+type RevocationsConfig struct {
 	// Store is the backend the feed follows. Writes go to it, and so do
 	// the checks the view cannot answer. Required.
 	Store store.Revocations
@@ -105,149 +53,63 @@ type Status struct {
 // following the feed until [Revocations.Close].
 type Revocations struct {
 	direct     store.Revocations
-	feed       Feed
-	maxStale   time.Duration
 	maxEntries int
-	logf       func(string, ...any)
+	f          follower
 
-	mu       sync.RWMutex
+	// Guarded by f.mu.
 	tokens   map[string]time.Time // TokenID(jti) → until
 	families map[famKey]time.Time // revoked family → until
 	cutoffs  map[string]cutoff    // TokenID(subject) → cut-off
-	asOf     time.Time            // zero until the first Reset
 	overflow bool                 // more records than maxEntries
-	rebuilds int
-
-	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 type famKey struct{ subject, id string }
 
 type cutoff struct{ at, until time.Time }
 
-// New checks cfg and starts following the feed. The view answers through
+// NewRevocations checks cfg and starts following the feed. The view answers through
 // the store until its first full load completes.
-func New(cfg Config) (*Revocations, error) {
+func NewRevocations(cfg RevocationsConfig) (*Revocations, error) {
 	if cfg.Store == nil {
-		return nil, errors.New("revview: nil Store")
+		return nil, errors.New("storeview: nil Store")
 	}
 	if cfg.Feed == nil {
-		return nil, errors.New("revview: nil Feed")
+		return nil, errors.New("storeview: nil Feed")
 	}
 	if cfg.MaxStaleness < 0 || cfg.MaxEntries < 0 {
-		return nil, errors.New("revview: negative MaxStaleness or MaxEntries")
+		return nil, errors.New("storeview: negative MaxStaleness or MaxEntries")
 	}
-	r := &Revocations{
-		direct:     cfg.Store,
-		feed:       cfg.Feed,
-		maxStale:   cfg.MaxStaleness,
-		maxEntries: cfg.MaxEntries,
-		logf:       cfg.Logf,
-		done:       make(chan struct{}),
-	}
-	if r.maxStale == 0 {
-		r.maxStale = DefaultMaxStaleness
-	}
+	r := &Revocations{direct: cfg.Store, maxEntries: cfg.MaxEntries}
 	if r.maxEntries == 0 {
 		r.maxEntries = DefaultMaxEntries
 	}
-	if r.logf == nil {
-		r.logf = func(string, ...any) {}
-	}
 	r.reset(nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	go r.run(ctx)
+	r.f.start(cfg.Feed, cfg.MaxStaleness, cfg.Logf, r)
 	return r, nil
 }
 
 // Close stops following the feed; the view then answers through the
 // store. It is safe to call more than once.
 func (r *Revocations) Close() error {
-	r.cancel()
-	<-r.done
+	r.f.stop()
 	return nil
 }
 
-// run follows the feed, reconnecting with a capped backoff.
-func (r *Revocations) run(ctx context.Context) {
-	defer close(r.done)
-	backoff := 50 * time.Millisecond
-	s := &sink{r: r}
-	for {
-		s.loaded = false
-		err := r.feed.Follow(ctx, s, r.maxStale/4)
-		if ctx.Err() != nil {
-			return
-		}
-		r.logf("revview: feed stopped: %v", err)
-		if s.loaded {
-			backoff = 50 * time.Millisecond
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// sink is the view's side of a feed.
-type sink struct {
-	r      *Revocations
-	loaded bool
-}
-
-func (s *sink) Reset(asOf time.Time, records []Record) {
-	s.loaded = true
-	s.r.mu.Lock()
-	defer s.r.mu.Unlock()
-	s.r.reset(records)
-	s.r.rebuilds++
-	s.r.asOf = asOf
-}
-
-func (s *sink) Apply(rec Record) {
-	if !s.loaded {
-		return // a feed bug; the next Reset covers it
-	}
-	s.r.mu.Lock()
-	defer s.r.mu.Unlock()
-	s.r.add(rec)
-}
-
-func (s *sink) Fresh(asOf time.Time) {
-	if !s.loaded {
-		return
-	}
-	s.r.mu.Lock()
-	defer s.r.mu.Unlock()
-	if asOf.After(s.r.asOf) {
-		s.r.asOf = asOf
-	}
-	s.r.prune(time.Now())
-}
-
-// reset empties the maps, then adds records. The caller holds mu (or is
-// New).
+// reset empties the maps, then adds records. The caller holds f.mu (or
+// is New).
 func (r *Revocations) reset(records []Record) {
 	r.tokens = make(map[string]time.Time)
 	r.families = make(map[famKey]time.Time)
 	r.cutoffs = make(map[string]cutoff)
 	r.overflow = false
-	r.asOf = time.Time{}
 	for _, rec := range records {
-		r.add(rec)
+		r.apply(rec)
 	}
 }
 
 // add merges rec, keeping the later expiry and cut-off: records only
 // ever add revocations, so their order does not matter.
-func (r *Revocations) add(rec Record) {
+func (r *Revocations) apply(rec Record) {
 	if r.size() >= r.maxEntries {
 		r.overflow = true
 		return
@@ -271,6 +133,8 @@ func (r *Revocations) add(rec Record) {
 			c.until = rec.Until
 		}
 		r.cutoffs[rec.Subject] = c
+	case User:
+		// Not a revocation.
 	default:
 		// An unknown kind may revoke something: stop trusting the view.
 		r.overflow = true
@@ -300,13 +164,13 @@ func (r *Revocations) prune(now time.Time) {
 
 // Status reports the view's state.
 func (r *Revocations) Status() Status {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return Status{Fresh: r.freshLocked(time.Now()), AsOf: r.asOf, Entries: r.size(), Rebuilds: r.rebuilds}
+	r.f.mu.RLock()
+	defer r.f.mu.RUnlock()
+	return Status{Fresh: r.freshLocked(time.Now()), AsOf: r.f.asOf, Entries: r.size(), Rebuilds: r.f.rebuilds}
 }
 
 func (r *Revocations) freshLocked(now time.Time) bool {
-	return !r.overflow && !r.asOf.IsZero() && now.Sub(r.asOf) <= r.maxStale
+	return !r.overflow && r.f.fresh(now)
 }
 
 // IsRevoked reports whether t was revoked, by the rule of
@@ -324,8 +188,8 @@ func (r *Revocations) IsRevoked(ctx context.Context, t store.TokenRef) (bool, er
 
 // lookup answers from memory; known is false when the store must.
 func (r *Revocations) lookup(t store.TokenRef) (revoked, known bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	r.f.mu.RLock()
+	defer r.f.mu.RUnlock()
 	if !r.freshLocked(time.Now()) {
 		return false, false
 	}
