@@ -25,6 +25,7 @@ import (
 	"github.com/jwtkit/jwtkit/store/memstore"
 	"github.com/jwtkit/jwtkit/store/pgstore"
 	"github.com/jwtkit/jwtkit/store/redisstore"
+	"github.com/jwtkit/jwtkit/store/storeview"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -78,6 +79,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 
 	var (
 		db          users
+		feed        storeview.Feed // the users' backend's change feed, if any
 		refresh     store.RefreshTokens
 		revocations store.Revocations
 		sweeper     store.Sweeper
@@ -110,6 +112,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 			return nil, fmt.Errorf("postgres migration: %w", err)
 		}
 		db, refresh, revocations, sweeper = pg, pg, pg, pg
+		feed = pg.ChangeFeed()
 	default:
 		return nil, fmt.Errorf("unknown store %q (memory or postgres)", cfg.store)
 	}
@@ -128,11 +131,38 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		// Users stay in SQL or memory; sessions, revocations and the login
 		// throttle move to Redis, shared by every instance.
 		refresh, revocations = rs, rs
+		if cfg.storeView {
+			v, err := storeview.NewRevocations(storeview.RevocationsConfig{Store: rs, Feed: rs.ChangeFeed(), Logf: logf(logger)})
+			if err != nil {
+				return nil, err
+			}
+			a.closers = append(a.closers, func() { _ = v.Close() })
+			revocations = v
+		}
 		th, err := redisthrottle.New(client, redisthrottle.Config{Prefix: throttlePrefix(cfg.redisPrefix), Logger: logger})
 		if err != nil {
 			return nil, err
 		}
 		guard = th
+	}
+	// Requests ask "who is this user?" and "is this token revoked?" of a
+	// local view the backend keeps current, instead of a round trip each.
+	var userSource middleware.UserSource = db
+	if cfg.storeView && feed != nil {
+		u, err := storeview.NewUsers(storeview.UsersConfig{Store: db, Feed: feed, Logf: logf(logger)})
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, func() { _ = u.Close() })
+		userSource = u
+		if cfg.redisURL == "" {
+			v, err := storeview.NewRevocations(storeview.RevocationsConfig{Store: revocations, Feed: feed, Logf: logf(logger)})
+			if err != nil {
+				return nil, err
+			}
+			a.closers = append(a.closers, func() { _ = v.Close() })
+			revocations = v
+		}
 	}
 	hasher := &password.Hasher{}
 	if err := seedUsers(ctx, db, hasher); err != nil {
@@ -162,7 +192,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		return nil, err
 	}
 	authOpts := []middleware.Option{
-		middleware.WithUsers(db),
+		middleware.WithUsers(userSource),
 		middleware.WithRevocations(revocations),
 		middleware.WithLogger(logger),
 	}
@@ -420,4 +450,9 @@ func usersMe(w http.ResponseWriter, r *http.Request) {
 	h["Content-Type"] = []string{"application/json"}
 	h["Cache-Control"] = []string{"no-store"}
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// logf sends a view's feed failures to logger as warnings.
+func logf(logger *slog.Logger) func(string, ...any) {
+	return func(format string, args ...any) { logger.Warn(fmt.Sprintf(format, args...)) }
 }

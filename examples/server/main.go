@@ -108,6 +108,7 @@ type config struct {
 	pgSchema    string
 	redisPrefix string
 	tokenCache  bool
+	storeView   bool
 	accessTTL   time.Duration
 }
 
@@ -126,6 +127,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.StringVar(&c.redisPrefix, "redis-prefix", "", "Redis key prefix (default jwtkit)")
 	fs.DurationVar(&c.accessTTL, "access-ttl", 30*time.Minute, "access token lifetime (the recipe's ACCESS_TOKEN_EXPIRE_MINUTES = 30)")
 	fs.BoolVar(&c.tokenCache, "token-cache", true, "cache verified access tokens until their exp (revocation and user checks still run on every request)")
+	fs.BoolVar(&c.storeView, "store-view", true, "answer user and revocation checks from a local view kept current by the store's change feed (PostgreSQL, Redis), within 1s")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
