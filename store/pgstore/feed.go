@@ -39,6 +39,13 @@ type feed struct {
 	channel string
 }
 
+// errNoHeartbeat stops a feed whose heartbeats stopped coming back.
+var errNoHeartbeat = errors.New("pgstore: change feed: no heartbeat reply")
+
+// silenceLimit is how long a feed waits for a heartbeat reply before it
+// drops the connection and starts over.
+func silenceLimit(heartbeat time.Duration) time.Duration { return max(10*heartbeat, 5*time.Second) }
+
 // forgetMargin matches the view's: records ended longer ago than this are
 // not loaded.
 const forgetMargin = "6 minutes"
@@ -55,16 +62,21 @@ func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.D
 	conn := c.Hijack() // LISTEN ties the connection to the feed
 	defer conn.Close(context.Background())
 
+	// The full load is bounded too, generously: it reads every live
+	// revocation.
+	lctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	listen := "LISTEN " + pgx.Identifier{f.channel}.Sanitize()
-	if _, err := conn.Exec(ctx, listen); err != nil {
+	if _, err := conn.Exec(lctx, listen); err != nil {
 		return err
 	}
 	start := time.Now()
-	records, err := f.load(ctx, conn)
+	records, err := f.load(lctx, conn)
 	if err != nil {
 		return err
 	}
 	sink.Reset(start, records)
+	lastAck := start
 
 	// Other feeds on the channel send heartbeats too: ours carry the
 	// connection's backend PID.
@@ -77,13 +89,21 @@ func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.D
 		seq++
 		beat := mine + strconv.FormatUint(seq, 10)
 		at := time.Now()
+		// A connection that stopped answering (a black hole) may take the
+		// kernel many minutes to fail: give up on it sooner.
+		if at.Sub(lastAck) > silenceLimit(heartbeat) {
+			return errNoHeartbeat
+		}
 		sent[beat] = at
 		if len(sent) > 16 { // lost heartbeats: forget them
 			clear(sent)
 			sent[beat] = at
 		}
 		notify := "NOTIFY " + pgx.Identifier{f.channel}.Sanitize() + ", '" + beat + "'"
-		if _, err := conn.Exec(ctx, notify); err != nil {
+		nctx, cancel := context.WithTimeout(ctx, silenceLimit(heartbeat))
+		_, err := conn.Exec(nctx, notify)
+		cancel()
+		if err != nil {
 			return err
 		}
 		next := at.Add(heartbeat)
@@ -103,6 +123,7 @@ func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.D
 			if t, ok := sent[n.Payload]; ok {
 				delete(sent, n.Payload)
 				sink.Fresh(t)
+				lastAck = t
 				continue
 			}
 			if strings.HasPrefix(n.Payload, "h") {

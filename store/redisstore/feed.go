@@ -87,6 +87,13 @@ func (s *Store) ChangeFeed() storeview.Feed { return &feed{s: s} }
 
 type feed struct{ s *Store }
 
+// errNoHeartbeat stops a feed whose heartbeats stopped coming back.
+var errNoHeartbeat = errors.New("redisstore: change feed: no heartbeat reply")
+
+// silenceLimit is how long a feed waits for a heartbeat reply before it
+// drops the connection and starts over.
+func silenceLimit(heartbeat time.Duration) time.Duration { return max(10*heartbeat, 5*time.Second) }
+
 // Follow implements [storeview.Feed]. Heartbeats are PINGs on the
 // subscription: the server answers them in order with the messages, so
 // the PONG of a PING sent at T follows every announcement published
@@ -119,6 +126,7 @@ func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.D
 		records = append(records, r)
 	}
 	sink.Reset(start, records)
+	lastAck := start
 
 	var seq uint64
 	sent := map[string]time.Time{}
@@ -126,6 +134,11 @@ func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.D
 		seq++
 		beat := strconv.FormatUint(seq, 10)
 		at := time.Now()
+		// A connection that stopped answering (a black hole) may take the
+		// kernel many minutes to fail: give up on it sooner.
+		if at.Sub(lastAck) > silenceLimit(heartbeat) {
+			return errNoHeartbeat
+		}
 		if len(sent) > 16 { // lost heartbeats: forget them
 			clear(sent)
 		}
@@ -155,6 +168,8 @@ func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.D
 				if t, ok := sent[m.Payload]; ok {
 					delete(sent, m.Payload)
 					sink.Fresh(t)
+					lastAck = t
+					lastAck = t
 				}
 			case *redis.Message:
 				r, err := parseMember(m.Payload)
