@@ -6,7 +6,8 @@
 # GET /users/me against GET /healthz of the same process with wrk,
 # alternating them WRK_ROUNDS times (default 3, WRK_DURATION each,
 # default 5s), as run.sh does. Then the revocation propagation delay
-# across two views, per backend. Bounded: about 3 minutes.
+# across two views, per backend, idle and while wrk drives /users/me.
+# Bounded: about 3 minutes.
 #
 #   bash internal/bench/storeview.sh
 set -euo pipefail
@@ -87,6 +88,25 @@ echo "| configuration | /healthz req/s | /users/me req/s | non-2xx | /users/me Ã
 echo "|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 
-log "propagation (two views, 500 revocations each)"
-cd "$root"
-go test -run '^$' -bench RevocationPropagation -benchtime 500x ./store/pgstore ./store/redisstore | grep Benchmark
+prop() {
+	(cd "$root" && go test -run '^$' -bench RevocationPropagation -benchtime 500x ./store/pgstore ./store/redisstore |
+		awk -v what="$1" '/^pkg:/ {pkg=$2} /^Benchmark/ {sub(".*/", "", pkg); print "| " what " | " pkg " | " $7 " | " $9 " | " $5 " |"}')
+}
+echo
+echo "| load | backend | p50 ms | p99 ms | max ms |"
+echo "|---|---|---|---|---|"
+log "propagation, idle (two views, 500 revocations per backend)"
+prop idle
+# The same while wrk drives /users/me of a server with the view on.
+port=$(free_port)
+JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') "$work/server" -addr "127.0.0.1:$port" \
+	"${pgargs[@]}" "${rdargs[@]}" -store-view=true 2>"$work/server-load.log" &
+pids+=("$!")
+wait_http "http://127.0.0.1:$port/healthz"
+tok=$(curl -fs -X POST -d 'username=johndoe&password=secret' "http://127.0.0.1:$port/token" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+timeout 120 wrk -t2 -c64 -d60s -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/users/me" >/dev/null &
+pids+=("$!")
+sleep 2
+log "propagation under wrk load"
+prop "wrk on /users/me"
