@@ -82,7 +82,12 @@ func (s *Store) announceFamily(ctx context.Context, op, subject, familyID string
 // of this package or by hand. The log holds one member per live
 // revocation.
 //
-// The feed holds one connection (a pub/sub subscription) while followed.
+// The feed holds one connection (a pub/sub subscription) while followed;
+// on Redis Cluster it subscribes on the master of the log. While a
+// resharding moves the log's slot, the PONG order no longer covers
+// announcements published on the new master (they arrive over the
+// cluster bus, normally within milliseconds); the next reconnect
+// subscribes there.
 func (s *Store) ChangeFeed() storeview.Feed { return &feed{s: s} }
 
 type feed struct{ s *Store }
@@ -100,7 +105,20 @@ func silenceLimit(heartbeat time.Duration) time.Duration { return max(10*heartbe
 // before T.
 func (f *feed) Follow(ctx context.Context, sink storeview.Sink, heartbeat time.Duration) error {
 	s := f.s
-	ps := s.client.Subscribe(ctx)
+	// On Redis Cluster, subscribe on the master of the log, where the
+	// announcements are published: only there does the PONG order prove
+	// anything (other nodes get them later, over the cluster bus).
+	var sub interface {
+		Subscribe(ctx context.Context, channels ...string) *redis.PubSub
+	} = s.client
+	if c, ok := s.client.(*redis.ClusterClient); ok {
+		node, err := c.MasterForKey(ctx, s.logKey())
+		if err != nil {
+			return err
+		}
+		sub = node
+	}
+	ps := sub.Subscribe(ctx)
 	defer ps.Close()
 	if err := ps.Subscribe(ctx, s.feedChannel()); err != nil {
 		return err

@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jwtkit/jwtkit/internal/redistest"
 	"github.com/jwtkit/jwtkit/store"
+	"github.com/jwtkit/jwtkit/store/redisstore"
 	"github.com/jwtkit/jwtkit/store/storeview"
 )
 
@@ -78,6 +82,11 @@ func newView(t testing.TB, prefix, name string, gate chan struct{}, arrivals cha
 	t.Helper()
 	c := connect(t, 4, name)
 	t.Cleanup(func() { _ = c.Close() })
+	return newViewOn(t, c, prefix, gate, arrivals)
+}
+
+func newViewOn(t testing.TB, c redis.UniversalClient, prefix string, gate chan struct{}, arrivals chan arrival) (*storeview.Revocations, *tap) {
+	t.Helper()
 	st := mustNew(t, c, prefix)
 	tp := &tap{inner: st.ChangeFeed(), events: make(chan string, 1), gate: gate, arrivals: arrivals}
 	v, err := storeview.NewRevocations(storeview.RevocationsConfig{Store: st, Feed: tp, MaxStaleness: 200 * time.Millisecond, Logf: t.Logf})
@@ -111,10 +120,29 @@ func isRevoked(t testing.TB, v *storeview.Revocations, tok store.TokenRef) bool 
 
 func TestRevocationViewSeesRevocationsFromAnotherInstance(t *testing.T) {
 	s, prefix := newStore(t)
-	ctx := context.Background()
-	now := time.Now()
 	v1, tp1 := newView(t, prefix, "", nil, nil)
 	v2, tp2 := newView(t, prefix, "", nil, nil)
+	testViews(t, s, v1, v2, tp1, tp2)
+}
+
+func TestRevocationViewOnCluster(t *testing.T) {
+	c := redistest.Cluster(t, sharedPoolSize)
+	prefix := newPrefix(t, c, nil)
+	s := mustNew(t, c, prefix)
+	var views [2]*storeview.Revocations
+	var taps [2]*tap
+	for i := range views {
+		vc := redistest.Cluster(t, 4)
+		views[i], taps[i] = newViewOn(t, vc, prefix, nil, nil)
+	}
+	testViews(t, s, views[0], views[1], taps[0], taps[1])
+}
+
+// testViews revokes in every way through s and waits for both views to
+// refuse the token.
+func testViews(t *testing.T, s *redisstore.Store, v1, v2 *storeview.Revocations, tp1, tp2 *tap) {
+	ctx := context.Background()
+	now := time.Now()
 	until(t, tp1, "first load", func() bool { return v1.Status().Fresh })
 	until(t, tp2, "first load", func() bool { return v2.Status().Fresh })
 
