@@ -11,7 +11,7 @@ import (
 // Defaults of the configurations.
 const (
 	DefaultMaxStaleness = time.Second
-	DefaultMaxEntries   = 1 << 20
+	DefaultMaxEntries   = 1 << 18
 )
 
 // forgetAfter keeps a record this long past its end: it covers a
