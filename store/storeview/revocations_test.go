@@ -148,6 +148,7 @@ func TestViewAsksTheStoreWhenStale(t *testing.T) {
 			t.Fatalf("status = %+v, want fresh after one load", st)
 		}
 		f.stall <- true
+		synctest.Wait() // the feed has handled it
 		// Revoked in the store, never announced: the view may not know
 		// it within MaxStaleness, and must after.
 		if err := ms.RevokeToken(context.Background(), tok, time.Now().Add(time.Hour)); err != nil {
@@ -161,7 +162,9 @@ func TestViewAsksTheStoreWhenStale(t *testing.T) {
 			t.Fatal("stale view accepted a token the store revoked")
 		}
 		f.stall <- false
+		synctest.Wait() // the feed has handled it
 		f.changes <- storeview.Record{Kind: storeview.Token, ID: store.TokenID("jti"), Until: time.Now().Add(time.Hour)}
+		synctest.Wait() // the feed has handled it
 		time.Sleep(time.Second)
 		if st := v.Status(); !st.Fresh || st.Entries != 1 {
 			t.Fatalf("status = %+v, want fresh with one entry", st)
@@ -223,6 +226,7 @@ func TestViewWithoutFeedFailsClosed(t *testing.T) {
 		f := newFeed()
 		v := newView(t, unavailable{}, f, storeview.RevocationsConfig{})
 		f.stall <- true
+		synctest.Wait() // the feed has handled it
 		time.Sleep(2 * time.Second)
 		if _, err := v.IsRevoked(context.Background(), store.TokenRef{ID: "x"}); !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("IsRevoked with a stale view and no store: err = %v, want ErrUnavailable", err)

@@ -68,6 +68,7 @@ func TestUsersServesFromMemoryUntilChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.changes <- storeview.Record{Kind: storeview.User, ID: store.TokenID("u1")}
+		synctest.Wait() // the feed has handled it
 		if h := lookup(t, u, "u1").PasswordHash; h != "y" {
 			t.Fatalf("password hash after the change = %q, want y", h)
 		}
@@ -107,6 +108,7 @@ func TestUsersAskTheStoreWhenStale(t *testing.T) {
 		time.Sleep(time.Second)
 		lookup(t, u, "u1")
 		f.stall <- true
+		synctest.Wait() // the feed has handled it
 		time.Sleep(2 * time.Second)
 		before := ms.n.Load()
 		lookup(t, u, "u1")
