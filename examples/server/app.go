@@ -187,6 +187,8 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		// that nobody can lock their users out by guessing. Instances
 		// share JWTKIT_DEVICE_KEY; without it each process has its own.
 		DeviceCookie: &authserver.DeviceCookieConfig{Key: deviceKey(cfg.deviceKey), Insecure: loopbackAddr(cfg.addr)},
+
+		StoreTimeout: cfg.storeTimeout, // 0: the default
 	})
 	if err != nil {
 		return nil, err
@@ -195,6 +197,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 		middleware.WithUsers(userSource),
 		middleware.WithRevocations(revocations),
 		middleware.WithLogger(logger),
+		middleware.WithStoreTimeout(cfg.storeTimeout),
 	}
 	if cfg.tokenCache {
 		cache, err := middleware.NewTokenCache(middleware.TokenCacheConfig{})

@@ -110,6 +110,9 @@ type config struct {
 	tokenCache  bool
 	storeView   bool
 	accessTTL   time.Duration
+	// storeTimeout bounds each store call of the token endpoint and of
+	// RequireBearer; 0 takes their default (2 s). Tests shorten it.
+	storeTimeout time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {

@@ -56,6 +56,8 @@ type Proxy struct {
 	gen    uint64        // counts mode changes, so a StallFor timer ends only its own stall
 	gate   chan struct{} // closed at the next mode change: held pumps look again
 	caught chan struct{} // closed once the current fault has acted on traffic
+	held   int           // chunks (or closes) a stall holds or is delivering
+	drain  chan struct{} // closed when held falls back to 0; nil while it is 0
 	links  map[*link]struct{}
 	closed bool
 }
@@ -128,9 +130,19 @@ func (p *Proxy) Reset() { p.set(modeReset) }
 // Resume; the connections that lost bytes are aborted then.
 func (p *Proxy) BlackHole() { p.set(modeBlackHole) }
 
-// Resume ends the current fault: held bytes are delivered and traffic
-// passes again.
-func (p *Proxy) Resume() { p.set(modePass) }
+// Resume ends the current fault: traffic passes again. It returns once
+// the bytes a stall held have been handed to their destination, so that
+// what a test sends next arrives after them, as it would at a server that
+// resumed.
+func (p *Proxy) Resume() {
+	p.set(modePass)
+	p.mu.Lock()
+	drain := p.drain
+	p.mu.Unlock()
+	if drain != nil {
+		<-drain
+	}
+}
 
 // Caught returns a channel that is closed once the current fault has
 // acted on traffic: held or dropped bytes, or reset a connection. Tests
@@ -291,8 +303,16 @@ func (p *Proxy) pump(l *link, src, dst net.Conn) {
 			p.markCaught(true)
 			p.mu.Unlock()
 		}
-		if n > 0 && dst != nil && p.pass(l) {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+		if n > 0 && dst != nil {
+			ok, held := p.pass(l)
+			var werr error
+			if ok {
+				_, werr = dst.Write(buf[:n])
+			}
+			if held {
+				p.release()
+			}
+			if werr != nil {
 				p.finish(l, true)
 				return
 			}
@@ -300,48 +320,72 @@ func (p *Proxy) pump(l *link, src, dst net.Conn) {
 		if err == nil {
 			continue
 		}
-		if errors.Is(err, io.EOF) && dst != nil && p.pass(l) {
+		closed := false
+		if errors.Is(err, io.EOF) && dst != nil {
 			// An orderly close travels on after the bytes before it.
-			if cw, ok := dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-				p.finish(l, false)
-				return
+			ok, held := p.pass(l)
+			if cw, isTCP := dst.(interface{ CloseWrite() error }); ok && isTCP {
+				closed = cw.CloseWrite() == nil
+			}
+			if held {
+				p.release()
 			}
 		}
-		p.finish(l, true)
+		p.finish(l, !closed)
 		return
 	}
 }
 
 // pass waits until a chunk of l may be forwarded. It reports false when
-// the chunk is dropped (black hole) or the link is gone.
-func (p *Proxy) pass(l *link) bool {
+// the chunk is dropped (black hole) or the link is gone, and held when a
+// stall held it: the caller then calls release once it has delivered or
+// dropped the chunk, so that Resume can wait for it.
+func (p *Proxy) pass(l *link) (ok, held bool) {
 	for {
 		p.mu.Lock()
 		m, gate := p.mode, p.gate
 		if p.closed {
 			p.mu.Unlock()
-			return false
+			return false, held
 		}
 		switch m {
 		case modePass:
 			p.mu.Unlock()
-			return true
+			return true, held
 		case modeBlackHole:
 			l.torn = true
 			p.markCaught(true)
 			p.mu.Unlock()
-			return false
+			return false, held
 		case modeReset:
 			p.mu.Unlock()
-			return false // the link was aborted when the reset began
+			return false, held // the link was aborted when the reset began
 		}
 		p.markCaught(true)
+		if !held {
+			held = true
+			if p.held == 0 {
+				p.drain = make(chan struct{})
+			}
+			p.held++
+		}
 		p.mu.Unlock()
 		select {
 		case <-gate:
 		case <-l.done:
-			return false
+			return false, held
 		}
+	}
+}
+
+// release ends one hold that pass began.
+func (p *Proxy) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held--
+	if p.held == 0 {
+		close(p.drain)
+		p.drain = nil
 	}
 }
 

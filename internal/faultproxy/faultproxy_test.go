@@ -206,6 +206,28 @@ func TestStallDeliversHeldBytesAfterSenderCloses(t *testing.T) {
 	}
 }
 
+// Resume returns once held bytes are on their way: a stall that begins
+// right after it cannot catch them again.
+func TestResumeDeliversHeldBytesBeforeReturning(t *testing.T) {
+	s := newEchoServer(t)
+	p := newProxy(t, s.addr)
+	c := dial(t, p)
+	roundTrip(t, c, "x")
+	wait(t, s.got, "first chunk")
+
+	p.Stall()
+	if _, err := c.Write([]byte("held")); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, p.Caught(), "stall catching the chunk")
+	p.Resume()
+	p.Stall()
+	if b := wait(t, s.got, "held chunk"); string(b) != "held" {
+		t.Fatalf("target received %q, want %q", b, "held")
+	}
+	p.Resume()
+}
+
 func TestStallForResumesByItself(t *testing.T) {
 	s := newEchoServer(t)
 	p := newProxy(t, s.addr)
