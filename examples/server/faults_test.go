@@ -37,7 +37,8 @@ const faultStoreTimeout = 400 * time.Millisecond
 // lost today. The test requires them to still lose it, so that a fix
 // shows up as a failure asking for its entry to go.
 var knownLost = map[string]string{
-	"Redis stalled/refresh": "Redis applies the rotation the server gave up on when it resumes, so the client's retry with the same refresh token is reuse",
+	"PostgreSQL + Redis: Redis stalled/refresh":        "Redis applies the rotation the server gave up on when it resumes, so the client's retry with the same refresh token is reuse",
+	"PostgreSQL: PostgreSQL stalled at COMMIT/refresh": "PostgreSQL commits the rotation the server gave up on when the COMMIT arrives, so the client's retry with the same refresh token is reuse",
 }
 
 // knownRevokedAccepted lists the cases in which a revoked token is
@@ -48,7 +49,7 @@ var knownRevokedAccepted = map[string]string{}
 // of the session's tokens refused and the other accepted, on the same
 // terms as knownLost: a logout must be all or nothing.
 var knownHalfDone = map[string]string{
-	"Redis stalled/logout": "the access token's revocation is applied when Redis resumes, the family's never reached it",
+	"PostgreSQL + Redis: Redis stalled/logout": "the access token's revocation is applied when Redis resumes, the family's never reached it",
 }
 
 // fault is one way to break the link to one backend.
@@ -64,22 +65,39 @@ var faults = []fault{
 	{"Redis black-holed", "redis", (*faultproxy.Proxy).BlackHole},
 	{"PostgreSQL stalled", "postgres", (*faultproxy.Proxy).Stall},
 	{"PostgreSQL reset", "postgres", (*faultproxy.Proxy).Reset},
+	// pgx ends a transaction with the simple query "commit"; the NUL
+	// that ends the message keeps "read committed" from matching.
+	{"PostgreSQL stalled at COMMIT", "postgres", func(p *faultproxy.Proxy) { p.StallOn([]byte("commit\x00")) }},
+}
+
+// faultSetup is one store configuration of the example server.
+type faultSetup struct {
+	name   string // as the matrix shows it
+	redis  bool   // -redis: sessions, revocations and the throttle in Redis
+	faults []fault
+}
+
+var faultSetups = []faultSetup{
+	// Only sessions and revocations use transactions, and with -redis
+	// they are in Redis: a COMMIT stall would never be reached.
+	{"PostgreSQL + Redis", true, faults[:5]},
+	{"PostgreSQL", false, faults[3:]},
 }
 
 // faultRow is one measured cell of the matrix.
 type faultRow struct {
-	fault, op       string
-	status          int           // the client's answer during the fault
-	answer          time.Duration // how long that answer took
-	recovery        time.Duration // from the fault's end to the retry's first answer that is not 5xx
-	retryStatus     int           // that answer
-	lost            int           // sessions that no retry could continue
-	revokedAccepted int           // revoked tokens answered 200
-	halfDone        int           // 1 when a failed logout revoked one token of the session and not the other
-	notes           []string
+	setup, fault, op string
+	status           int           // the client's answer during the fault
+	answer           time.Duration // how long that answer took
+	recovery         time.Duration // from the fault's end to the retry's first answer that is not 5xx
+	retryStatus      int           // that answer
+	lost             int           // sessions that no retry could continue
+	revokedAccepted  int           // revoked tokens answered 200
+	halfDone         int           // 1 when a failed logout revoked one token of the session and not the other
+	notes            []string
 }
 
-func (r *faultRow) key() string { return r.fault + "/" + r.op }
+func (r *faultRow) key() string { return r.setup + ": " + r.fault + "/" + r.op }
 
 // faultPair is a session as the client holds it.
 type faultPair struct {
@@ -238,12 +256,17 @@ func viaProxy(t *testing.T, rawURL string) (string, *faultproxy.Proxy) {
 	return u.String(), p
 }
 
-// startFaultServer runs the example app with -store postgres and -redis,
-// each connection through a fault proxy.
-func startFaultServer(t *testing.T, e faultEnv) (base string, proxies map[string]*faultproxy.Proxy) {
+// startFaultServer runs the example app with -store postgres, and -redis
+// when withRedis is set, each connection through a fault proxy.
+func startFaultServer(t *testing.T, e faultEnv, withRedis bool) (base string, proxies map[string]*faultproxy.Proxy) {
 	t.Helper()
+	proxies = make(map[string]*faultproxy.Proxy)
 	pgURL, pgProxy := viaProxy(t, e.pgURL)
-	redisURL, redisProxy := viaProxy(t, e.redisURL)
+	proxies["postgres"] = pgProxy
+	redisURL := ""
+	if withRedis {
+		redisURL, proxies["redis"] = viaProxy(t, e.redisURL)
+	}
 	cfg := config{
 		addr: "127.0.0.1:0", issuer: "http://jwtkit.test", alg: "HS256", secret: e2eKey,
 		store: "postgres", pgURL: pgURL, pgSchema: e.schema,
@@ -263,7 +286,7 @@ func startFaultServer(t *testing.T, e faultEnv) (base string, proxies map[string
 		srv.Close()
 		a.Close()
 	})
-	return srv.URL, map[string]*faultproxy.Proxy{"redis": redisProxy, "postgres": pgProxy}
+	return srv.URL, proxies
 }
 
 // TestFaultMatrix runs the example server on PostgreSQL and Redis, each
@@ -280,29 +303,38 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	env := newFaultEnv(t)
 
-	// One session revoked before any fault: it must stay refused through
-	// all of them.
-	base, _ := startFaultServer(t, env)
-	warm := &faultClient{t: t, base: base, http: &http.Client{Timeout: time.Minute}, bound: time.Minute}
-	first := warm.login("login before the faults")
-	if first.status != http.StatusOK {
-		t.Fatalf("login before the faults: %d", first.status)
-	}
-	loginCost := first.elapsed
-	revoked := first.pair
-	if a := warm.logout("logout before the faults", revoked); a.status != http.StatusOK {
-		t.Fatalf("logout before the faults: %d", a.status)
-	}
-	bound := 3*faultStoreTimeout + 2*loginCost
-	t.Logf("store timeout %v, login %v: hang bound %v", faultStoreTimeout, loginCost, bound)
-
 	var rows []*faultRow
-	for _, f := range faults {
-		t.Run(strings.ReplaceAll(f.name, " ", "_"), func(t *testing.T) {
-			base, proxies := startFaultServer(t, env)
-			c := &faultClient{t: t, base: base, http: &http.Client{Timeout: bound}, bound: bound}
-			rows = append(rows, runFault(t, c, proxies[f.backend], f, revoked)...)
-		})
+	var loginCost time.Duration
+	for _, setup := range faultSetups {
+		// One session revoked before any fault: it must stay refused
+		// through all of them.
+		base, _ := startFaultServer(t, env, setup.redis)
+		warm := &faultClient{t: t, base: base, http: &http.Client{Timeout: time.Minute}, bound: time.Minute}
+		first := warm.login("login before the faults")
+		if first.status != http.StatusOK {
+			t.Fatalf("%s: login before the faults: %d", setup.name, first.status)
+		}
+		revoked := first.pair
+		if a := warm.logout("logout before the faults", revoked); a.status != http.StatusOK {
+			t.Fatalf("%s: logout before the faults: %d", setup.name, a.status)
+		}
+		if loginCost == 0 {
+			loginCost = first.elapsed
+		}
+		bound := 3*faultStoreTimeout + 2*loginCost
+		t.Logf("%s: store timeout %v, login %v: hang bound %v", setup.name, faultStoreTimeout, first.elapsed, bound)
+
+		for _, f := range setup.faults {
+			name := strings.NewReplacer(" + ", "+", " ", "_").Replace(setup.name + "/" + f.name)
+			t.Run(name, func(t *testing.T) {
+				base, proxies := startFaultServer(t, env, setup.redis)
+				c := &faultClient{t: t, base: base, http: &http.Client{Timeout: bound}, bound: bound}
+				for _, r := range runFault(t, c, proxies[f.backend], f, revoked) {
+					r.setup = setup.name
+					rows = append(rows, r)
+				}
+			})
+		}
 	}
 
 	for _, r := range rows {
@@ -354,6 +386,11 @@ func runFault(t *testing.T, c *faultClient, p *faultproxy.Proxy, f fault, revoke
 	during := func(r *faultRow, op func() faultAnswer) (faultAnswer, time.Time) {
 		f.start(p)
 		a := op()
+		select {
+		case <-p.Caught():
+		default:
+			r.notes = append(r.notes, "the operation did not reach the fault")
+		}
 		var ra, rr faultAnswer
 		var wg sync.WaitGroup
 		wg.Go(func() { ra = c.me("revoked access token during the fault", revoked.Access) })
@@ -508,15 +545,19 @@ func faultMatrixMarkdown(rows []*faultRow, loginCost time.Duration) string {
 
 What a client of examples/server sees when the connection to its store
 stalls, is reset or is black-holed, measured by TestFaultMatrix
-(examples/server/faults_test.go). The server runs with `+"`-store postgres -redis …`"+`:
-users in PostgreSQL; sessions, revocations and the login throttle in
-Redis. Each connection goes through internal/faultproxy:
+(examples/server/faults_test.go). The server runs with `+"`-store postgres -redis …`"+`
+(users in PostgreSQL; sessions, revocations and the login throttle in
+Redis) and with `+"`-store postgres`"+` alone (everything in PostgreSQL, the
+throttle in memory). Each connection goes through internal/faultproxy:
 
 - **stalled**: bytes held both ways, delivered when the fault ends (as a
   paused server: it still runs what it had received);
 - **reset**: every connection, open or new, aborted with a TCP RST;
 - **black-holed**: connections accepted, bytes dropped both ways; the
-  torn connections are aborted when the fault ends.
+  torn connections are aborted when the fault ends;
+- **stalled at COMMIT**: traffic passes until the server sends a
+  transaction's COMMIT, which is held with everything after it, as in a
+  stall that strikes at that moment.
 
 Each operation runs in a fault of its own, followed, still in the fault,
 by two requests carrying a session revoked before the faults; the fault
@@ -546,8 +587,8 @@ Regenerate with:
 
 	JWTKIT_FAULT_MATRIX=$PWD/FAULTS.md go test -run TestFaultMatrix -count=1 ./examples/server
 
-| fault | operation | status | answer | recover | lost | revoked accepted | notes |
-|---|---|---|---|---|---|---|---|
+| stores | fault | operation | status | answer | recover | lost | revoked accepted | notes |
+|---|---|---|---|---|---|---|---|---|
 `, faultStoreTimeout, loginCost.Round(time.Millisecond))
 	for _, r := range rows {
 		notes := strings.Join(r.notes, "; ")
@@ -559,8 +600,8 @@ Regenerate with:
 				notes = strings.TrimPrefix(notes+"; *known*: "+why, "; ")
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s → %d | %d | %d | %s |\n",
-			r.fault, r.op, r.status, ms(r.answer), ms(r.recovery), r.retryStatus, r.lost, r.revokedAccepted, notes)
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s → %d | %d | %d | %s |\n",
+			r.setup, r.fault, r.op, r.status, ms(r.answer), ms(r.recovery), r.retryStatus, r.lost, r.revokedAccepted, notes)
 	}
 	return b.String()
 }

@@ -20,6 +20,7 @@
 package faultproxy
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -42,6 +43,7 @@ const (
 	modeStall
 	modeReset
 	modeBlackHole
+	modeArmed // passing until a client sends the trigger, then stalled
 )
 
 // Proxy forwards connections from a loopback port to a target, with
@@ -54,6 +56,7 @@ type Proxy struct {
 	mu     sync.Mutex
 	mode   mode
 	gen    uint64        // counts mode changes, so a StallFor timer ends only its own stall
+	armed  []byte        // the trigger of modeArmed
 	gate   chan struct{} // closed at the next mode change: held pumps look again
 	caught chan struct{} // closed once the current fault has acted on traffic
 	held   int           // chunks (or closes) a stall holds or is delivering
@@ -120,6 +123,18 @@ func (p *Proxy) StallFor(d time.Duration) {
 			p.Resume()
 		}
 	})
+}
+
+// StallOn lets traffic pass until a client sends a chunk of bytes that
+// contains trigger, and from that chunk on stalls as Stall does, until
+// Resume. It puts a stall at a chosen step of a protocol: StallOn([]byte("commit"))
+// holds a PostgreSQL transaction's COMMIT (as pgx sends it) and not the
+// statements before it. A trigger split across two chunks is not seen.
+func (p *Proxy) StallOn(trigger []byte) {
+	p.mu.Lock()
+	p.armed = bytes.Clone(trigger)
+	p.mu.Unlock()
+	p.set(modeArmed)
 }
 
 // Reset aborts every open connection with a TCP RST, and every new one
@@ -263,7 +278,7 @@ func (p *Proxy) serve(c net.Conn) {
 		p.links[l] = struct{}{}
 		l.pumps = 1
 		p.mu.Unlock()
-		p.pump(l, c, nil)
+		p.pump(l, c, nil, true)
 		return
 	}
 	p.mu.Unlock()
@@ -287,14 +302,15 @@ func (p *Proxy) serve(c net.Conn) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		p.pump(l, t, c)
+		p.pump(l, t, c, false)
 	}()
-	p.pump(l, c, t)
+	p.pump(l, c, t, true)
 }
 
 // pump copies src to dst, chunk by chunk, each when the mode lets it
 // pass. A nil dst drops everything (a link born in a black hole).
-func (p *Proxy) pump(l *link, src, dst net.Conn) {
+// fromClient tells the client's direction, where StallOn looks.
+func (p *Proxy) pump(l *link, src, dst net.Conn, fromClient bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
@@ -304,7 +320,11 @@ func (p *Proxy) pump(l *link, src, dst net.Conn) {
 			p.mu.Unlock()
 		}
 		if n > 0 && dst != nil {
-			ok, held := p.pass(l)
+			var trigger []byte
+			if fromClient {
+				trigger = buf[:n]
+			}
+			ok, held := p.pass(l, trigger)
 			var werr error
 			if ok {
 				_, werr = dst.Write(buf[:n])
@@ -323,7 +343,7 @@ func (p *Proxy) pump(l *link, src, dst net.Conn) {
 		closed := false
 		if errors.Is(err, io.EOF) && dst != nil {
 			// An orderly close travels on after the bytes before it.
-			ok, held := p.pass(l)
+			ok, held := p.pass(l, nil)
 			if cw, isTCP := dst.(interface{ CloseWrite() error }); ok && isTCP {
 				closed = cw.CloseWrite() == nil
 			}
@@ -339,16 +359,25 @@ func (p *Proxy) pump(l *link, src, dst net.Conn) {
 // pass waits until a chunk of l may be forwarded. It reports false when
 // the chunk is dropped (black hole) or the link is gone, and held when a
 // stall held it: the caller then calls release once it has delivered or
-// dropped the chunk, so that Resume can wait for it.
-func (p *Proxy) pass(l *link) (ok, held bool) {
+// dropped the chunk, so that Resume can wait for it. chunk is what a
+// client sends, to be matched against StallOn's trigger; nil otherwise.
+func (p *Proxy) pass(l *link, chunk []byte) (ok, held bool) {
 	for {
 		p.mu.Lock()
+		if p.mode == modeArmed && chunk != nil && bytes.Contains(chunk, p.armed) {
+			p.mode = modeStall
+			close(p.gate)
+			p.gate = make(chan struct{})
+		}
 		m, gate := p.mode, p.gate
 		if p.closed {
 			p.mu.Unlock()
 			return false, held
 		}
 		switch m {
+		case modeArmed:
+			p.mu.Unlock()
+			return true, held
 		case modePass:
 			p.mu.Unlock()
 			return true, held

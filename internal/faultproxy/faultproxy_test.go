@@ -228,6 +228,45 @@ func TestResumeDeliversHeldBytesBeforeReturning(t *testing.T) {
 	p.Resume()
 }
 
+func TestStallOnHoldsFromTheTrigger(t *testing.T) {
+	s := newEchoServer(t)
+	p := newProxy(t, s.addr)
+	c := dial(t, p)
+	p.StallOn([]byte("COMMIT"))
+	roundTrip(t, c, "BEGIN")
+	wait(t, s.got, "chunk before the trigger")
+	select {
+	case <-p.Caught():
+		t.Fatal("caught before the trigger")
+	default:
+	}
+
+	if _, err := c.Write([]byte("x COMMIT y")); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, p.Caught(), "stall catching the trigger")
+	nothingYet(t, s)
+	// Once triggered, it stalls every connection, as Stall does.
+	c2 := dial(t, p)
+	if _, err := c2.Write([]byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	nothingYet(t, s)
+
+	p.Resume()
+	got := map[string]bool{}
+	for range 2 {
+		got[string(wait(t, s.got, "held chunk"))] = true
+	}
+	if !got["x COMMIT y"] || !got["other"] {
+		t.Fatalf("target received %v, want both held chunks", got)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c2, buf); err != nil || string(buf) != "other" {
+		t.Fatalf("second connection after resume: %q, %v", buf, err)
+	}
+}
+
 func TestStallForResumesByItself(t *testing.T) {
 	s := newEchoServer(t)
 	p := newProxy(t, s.addr)
