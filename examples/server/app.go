@@ -164,7 +164,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err e
 			revocations = v
 		}
 	}
-	hasher := &password.Hasher{}
+	hasher := &password.Hasher{Cost: cfg.passwordCost}
 	if err := seedUsers(ctx, db, hasher); err != nil {
 		return nil, err
 	}

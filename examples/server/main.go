@@ -113,6 +113,9 @@ type config struct {
 	// storeTimeout bounds each store call of the token endpoint and of
 	// RequireBearer; 0 takes their default (2 s). Tests shorten it.
 	storeTimeout time.Duration
+	// passwordCost is the bcrypt cost of new hashes; 0 takes
+	// password.DefaultCost. Tests lower it.
+	passwordCost int
 }
 
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
