@@ -627,9 +627,12 @@ request, every 10 ms, until it answers something other than 5xx.
 - **lost**: sessions that no retry could continue (must be 0).
 - **revoked accepted**: answers 200 to a token revoked before the fault, or
   by a logout answered 200 (must be 0).
-- **notes**: what a failed logout left before the client retried it; a
+- **notes**: what a failed logout left before the client retried it (a
   logout must be all or nothing, never one token refused and the other
-  accepted.
+  accepted); "did not reach the fault" when the fault had not acted on
+  any traffic by the time the operation answered: the operation does not
+  use that backend, or runs no transaction. (A reset acts as it begins,
+  on the open connections, so it never shows this note.)
 
 Every request must answer within three store timeouts plus four times a
 login's own cost (a hang detector), and none may answer 500; the test
