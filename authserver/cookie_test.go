@@ -300,12 +300,14 @@ func TestCookieReplayEndsTheSessionAndClearsTheCookie(t *testing.T) {
 	cs := newCookieSite(t, newFixture(t), authserver.CookieConfig{}, nil)
 	s := cs.login()
 	s2 := cs.expectSession(cs.send("/session/refresh", s, sameOrigin), s)
-	resp := cs.send("/session/refresh", s, sameOrigin) // the old cookie again: reuse
+	s3 := cs.expectSession(cs.send("/session/refresh", s2, sameOrigin), s2)
+	// The old cookie again, after its successor was used: reuse.
+	resp := cs.send("/session/refresh", s, sameOrigin)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("replay: status %d", resp.StatusCode)
 	}
 	checkCleared(t, resp, cs.name, "__Host-jwtkit-csrf")
-	if resp := cs.send("/session/refresh", s2, sameOrigin); resp.StatusCode != http.StatusBadRequest {
+	if resp := cs.send("/session/refresh", s3, sameOrigin); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("the successor still refreshes after reuse: %d", resp.StatusCode)
 	}
 }

@@ -100,15 +100,21 @@ func TestOAuth2ClientInterop(t *testing.T) {
 				t.Fatal("refreshed token is not valid")
 			}
 
-			// Replaying the consumed refresh token: invalid_grant, and the
-			// session is over for the new refresh token too.
+			// The client uses its new refresh token; replaying the first
+			// one after that is reuse: invalid_grant, and the session is
+			// over for the newest refresh token too.
+			fresh.Expiry = time.Now().Add(-time.Minute)
+			newest, err := conf.TokenSource(ctx, fresh).Token()
+			if err != nil {
+				t.Fatalf("second refresh: %v", err)
+			}
 			replay := stale
 			_, err = conf.TokenSource(ctx, &replay).Token()
 			if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || re.Response.StatusCode != 400 {
 				t.Fatalf("replayed refresh token: %v, want invalid_grant 400", err)
 			}
-			fresh.Expiry = time.Now().Add(-time.Minute)
-			if _, err = conf.TokenSource(ctx, fresh).Token(); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+			newest.Expiry = time.Now().Add(-time.Minute)
+			if _, err = conf.TokenSource(ctx, newest).Token(); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
 				t.Fatalf("refresh after reuse detection: %v, want invalid_grant", err)
 			}
 		})

@@ -44,7 +44,10 @@ func (h *TokenHandler) RevokeHandler() http.Handler {
 // Authorization header is denylisted and its family revoked; a
 // refresh_token in the form body ends its family too. Either one alone is
 // enough. It answers 200 {"detail":"Logged out"}, also when repeated;
-// 401 when neither credential is valid; 503 when the store fails.
+// 401 when neither credential is valid; 503 when the store fails. The
+// family is revoked before the access token is denylisted, so a logout
+// answered 503 has either done nothing or already ended the session
+// (refresh and access tokens alike), and repeating it completes it.
 func (h *TokenHandler) LogoutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -61,24 +64,17 @@ func (h *TokenHandler) LogoutHandler() http.Handler {
 			}
 			refresh = form.Get("refresh_token")
 		}
-		ended := false
+		var access, rc *jwt.Claims
 		if raw, err := httpauth.BearerToken(r, 0); err == nil {
-			if c, err := h.cfg.Verifier.VerifyAccess(r.Context(), raw); err == nil {
-				if err := h.revokeAccess(r, c, true); err != nil {
-					h.writeError(w, r, errUnavailable)
-					return
-				}
-				ended = true
-			}
+			access, _ = h.cfg.Verifier.VerifyAccess(r.Context(), raw)
 		}
 		if refresh != "" {
-			if c, err := h.cfg.Verifier.VerifyRefresh(r.Context(), refresh); err == nil {
-				if err := h.revokeFamily(r, c.Subject, c.FamilyID); err != nil {
-					h.writeError(w, r, errUnavailable)
-					return
-				}
-				ended = true
-			}
+			rc, _ = h.cfg.Verifier.VerifyRefresh(r.Context(), refresh)
+		}
+		ended := access != nil || rc != nil
+		if err := h.endSession(r, access, rc); err != nil {
+			h.writeError(w, r, errUnavailable)
+			return
 		}
 		if !ended {
 			h.writeError(w, r, errNoSession)
@@ -114,10 +110,35 @@ func (h *TokenHandler) revokeAny(r *http.Request, raw string) error {
 	return nil
 }
 
+// endSession is a logout: it revokes the families of the refresh token rc
+// and of the access token access (either may be nil), then denylists
+// access. The order makes a logout that fails half-way safe: once a
+// family is revoked, neither its refresh tokens nor its access tokens
+// work (the revocation store reports the family's access tokens revoked),
+// so what is left is only the denylist entry, and every step is
+// idempotent, so a retried logout completes it.
+func (h *TokenHandler) endSession(r *http.Request, access, rc *jwt.Claims) error {
+	if rc != nil {
+		if err := h.revokeFamily(r, rc.Subject, rc.FamilyID); err != nil {
+			return err
+		}
+	}
+	if access != nil {
+		return h.revokeAccess(r, access, true)
+	}
+	return nil
+}
+
 // revokeAccess denylists an access token until exp plus the largest leeway
-// a verifier may allow (jwt.MaxLeeway), and with
-// withFamily also ends the session it names.
+// a verifier may allow (jwt.MaxLeeway). With withFamily it first ends the
+// session the token names, so that a failure of the denylist write leaves
+// the token revoked through its family (see endSession).
 func (h *TokenHandler) revokeAccess(r *http.Request, c *jwt.Claims, withFamily bool) error {
+	if withFamily && c.FamilyID != "" {
+		if err := h.revokeFamily(r, c.Subject, c.FamilyID); err != nil {
+			return err
+		}
+	}
 	if h.cfg.Revocations != nil && c.ID != "" {
 		ctx, cancel := h.storeCtx(r)
 		defer cancel()
@@ -125,9 +146,6 @@ func (h *TokenHandler) revokeAccess(r *http.Request, c *jwt.Claims, withFamily b
 			h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtkit: revoking access token failed", slog.String("error", err.Error()))
 			return err
 		}
-	}
-	if withFamily && c.FamilyID != "" {
-		return h.revokeFamily(r, c.Subject, c.FamilyID)
 	}
 	return nil
 }

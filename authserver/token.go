@@ -71,11 +71,24 @@ type TokenHandlerConfig struct {
 	// FamilyTTL is the absolute lifetime of a login session; rotation never
 	// extends it. Default: 7 days.
 	FamilyTTL time.Duration
-	// Grace lets a client retry a refresh whose response it lost, with the
-	// same refresh token, for this long after the rotation. The retry
-	// replaces the successor; it never opens a second session. Default: 0
-	// (any second use is reuse and ends the session).
+	// Grace lets a client retry a refresh whose response it lost (a
+	// timeout, a 503 whose rotation was applied later, a crash, a
+	// disconnect), with the same refresh token, for this long after the
+	// rotation, as long as the successor has not been used: the retry gets
+	// a fresh pair that replaces the unused successor, so there is never a
+	// second live branch. Once the successor has been presented, the old
+	// token is reuse and ends the session (RFC 9700 §4.14.2). Zero means
+	// DefaultGrace; at most one minute. Default: DefaultGrace.
 	Grace time.Duration
+	// NoGrace turns the retry window off: any second use of a refresh
+	// token is reuse and ends the session, so a refresh whose response
+	// was lost ends it too. Default: false.
+	NoGrace bool
+	// RefreshLimit bounds how often one session (refresh family) may
+	// refresh; a refresh over it gets 429 with Retry-After and leaves the
+	// session as it was. Default: DefaultRefreshBurst refreshes at once,
+	// then one per DefaultRefreshEvery.
+	RefreshLimit RefreshLimit
 	// RequireGrantType refuses password requests without grant_type.
 	// Default: false, so clients written for the FastAPI recipe, which
 	// omit it, keep working.
@@ -160,6 +173,7 @@ type TokenHandler struct {
 	// the default; nil otherwise.
 	proxyWarning *sync.Once
 	cookies      *cookieSessions // nil without TokenHandlerConfig.Cookies
+	refreshLimit *refreshLimiter // nil when RefreshLimit.Off
 	// pause waits for d or until ctx ends; tests replace it.
 	pause func(ctx context.Context, d time.Duration)
 }
@@ -193,6 +207,12 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	}
 	if cfg.Grace > time.Minute {
 		return nil, fmt.Errorf("%w: Grace above one minute defeats reuse detection", ErrConfig)
+	}
+	switch {
+	case cfg.NoGrace:
+		cfg.Grace = 0
+	case cfg.Grace == 0:
+		cfg.Grace = DefaultGrace
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = defaultMaxBody
@@ -235,8 +255,12 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	if err != nil {
 		return nil, err
 	}
+	limiter, err := newRefreshLimiter(cfg.RefreshLimit, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
 	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx,
-		devices: devices, proxyWarning: proxyWarning, cookies: cookies}, nil
+		devices: devices, proxyWarning: proxyWarning, cookies: cookies, refreshLimit: limiter}, nil
 }
 
 func pauseCtx(ctx context.Context, d time.Duration) {
@@ -841,6 +865,12 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 	if err != nil {
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefreshFailure, ClientAddr: addr, Reason: "invalid_token"})
 		return nil, errBadRefresh
+	}
+	// Only signed tokens reach the limiter, so nobody can spend another
+	// session's budget.
+	if ok, wait := h.refreshLimit.allow(claims.Subject, claims.FamilyID); !ok {
+		h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefreshFailure, Subject: claims.Subject, FamilyID: claims.FamilyID, ClientAddr: addr, Reason: "rate_limited"})
+		return nil, errRefreshLimited(wait)
 	}
 	scopes, explicit := claims.Scopes, false
 	if hasScope {

@@ -199,6 +199,12 @@ func TestTwoInstances_R15(t *testing.T) {
 	if s2.Refresh == "" {
 		t.Fatal("rotation on B failed")
 	}
+	// The client moves on with s2 (on A): from now on s1 is a replay, not
+	// a retry of a lost response.
+	_, s2 = postForm(t, a.base+"/refresh", url.Values{"refresh_token": {s2.Refresh}}, "")
+	if s2.Refresh == "" {
+		t.Fatal("rotation on A failed")
+	}
 	if st, p := postForm(t, a.base+"/refresh", url.Values{"refresh_token": {s1.Refresh}}, ""); st != http.StatusBadRequest || p.Error != "invalid_grant" {
 		t.Fatalf("replayed refresh token on A: %d %+v", st, p)
 	}
