@@ -125,26 +125,38 @@ type Rotation struct {
 	Now time.Time
 	// Grace, when positive, lets the immediately preceding token of the
 	// family be presented again for this long after it was rotated (a
-	// client that lost the response retries). The retry replaces the
-	// family's current token with Next; it never creates a second live
-	// branch. Zero disables the window: any second use is reuse.
+	// client that lost the response retries), as long as its successor
+	// has not rotated: once it has, the preceding token is an older one.
+	// The retry replaces the family's current token with Next; it never
+	// creates a second live branch. Zero disables the window: any second
+	// use is reuse.
 	Grace time.Duration
 }
 
 // RefreshTokens stores refresh-token families. Every method is atomic:
 // concurrent calls behave as if run one after another.
+//
+// A family's state has a fixed size, however often it rotates: its
+// current token and the ID of the one before it. Older tokens need no
+// record, because callers present only tokens whose signature they
+// verified, and every refresh token the server signs was its family's
+// current token when it was handed out. So a token that names a family
+// but is neither its current nor its previous token is an older one (or
+// one a grace retry replaced): presenting it is reuse.
 type RefreshTokens interface {
 	// CreateFamily starts a new family with its first token. It returns
-	// an error wrapping [ErrExists] if the family or token ID is taken.
+	// an error wrapping [ErrExists] if the family ID is taken. Token IDs
+	// are random and need only be unique within their family.
 	CreateFamily(ctx context.Context, f Family, first RefreshToken) error
 
 	// Rotate consumes the token r.PresentedID and stores r.Next as the
 	// family's current token, in one atomic step, and returns the stored
 	// successor (ExpiresAt clamped to the family expiry). Errors:
-	//   - [ErrNotFound]: no such token, or subject/family mismatch (fail
-	//     closed: nothing is created);
-	//   - [ErrReused]: the token was already consumed and is not covered
-	//     by the grace window; the whole family is now revoked;
+	//   - [ErrNotFound]: no such family, or a family of another subject
+	//     (fail closed: nothing is created);
+	//   - [ErrReused]: the token is not the family's current token and
+	//     is not covered by an exact repeat or the grace window; the
+	//     whole family is now revoked;
 	//   - [ErrRevoked]: the family was revoked (logout, reuse, or a
 	//     subject-wide revocation whose cut-off is later than the
 	//     family's creation);
@@ -219,9 +231,9 @@ type Sweeper interface {
 	// record is a denylist entry, a subject cut-off, or a family
 	// together with all its tokens: a family counts once, however many
 	// tokens it has, and is deleted whole or not at all. Both the limit
-	// and the returned count are in these units. It keeps
-	// consumed-token records until their family expires, because reuse
-	// detection needs them. Callers pass a now that lags the clock by at
+	// and the returned count are in these units. It keeps a family
+	// until the family expires, because reuse detection needs it.
+	// Callers pass a now that lags the clock by at
 	// least the verifiers' leeway, so that a revoked family outlives
 	// every access token it revokes.
 	Sweep(ctx context.Context, now time.Time, limit int) (int, error)

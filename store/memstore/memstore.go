@@ -33,31 +33,28 @@ type Store struct {
 
 	users      map[string]*store.User // by ID; values are private copies
 	usernames  map[string]string      // username → ID
-	families   map[string]*family     // by family ID
+	families   map[string]*family // by family ID
 	bySubject  map[string]map[string]*family
-	tokens     map[string]*token    // by token ID
 	denylist   map[string]time.Time // access-token jti → until
 	subjectCut map[string]cutoff    // subject → cut-off
 }
 
-// family is the stored state of one login session.
+// family is the stored state of one login session: a fixed size, however
+// often it rotates. Reuse detection needs no record of older tokens,
+// because callers present only signature-verified tokens, and every token
+// the server signed for the family was once its current token: one that
+// is neither current nor previous was consumed (or replaced by a grace
+// retry) long ago.
 type family struct {
 	store.Family
 	revoked bool
 	// current is the only token of the family that may rotate normally.
-	current string
-	// previous is the token current replaced at rotatedAt; only it
-	// qualifies for the grace window.
+	current store.RefreshToken
+	// previous is the ID of the token current replaced at rotatedAt
+	// ("" before the first rotation); only it qualifies for the grace
+	// window and for an exact repeat.
 	previous  string
 	rotatedAt time.Time
-	// tokenIDs lists every token record of the family, for sweeping.
-	tokenIDs []string
-}
-
-// token is the stored state of one refresh token.
-type token struct {
-	store.RefreshToken
-	consumed bool
 }
 
 // cutoff is a subject-wide revocation: tokens issued and families created
@@ -84,7 +81,6 @@ func (s *Store) init() {
 	s.usernames = make(map[string]string)
 	s.families = make(map[string]*family)
 	s.bySubject = make(map[string]map[string]*family)
-	s.tokens = make(map[string]*token)
 	s.denylist = make(map[string]time.Time)
 	s.subjectCut = make(map[string]cutoff)
 }
@@ -216,10 +212,12 @@ func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
 
 // CreateFamily starts family f with its first token, whose expiry is
 // clamped to f.ExpiresAt. first must belong to f (same family ID and
-// subject). It returns an error wrapping [store.ErrExists] if the family or
-// token ID is taken. A family dated before the subject's cut-off is stored
-// revoked: the cut-off covers it even though [Store.RevokeSubject] ran
-// before it existed, and it stays revoked after the cut-off is swept.
+// subject). It returns an error wrapping [store.ErrExists] if the family ID
+// is taken. (Token IDs are random and unique per family; the store keeps
+// no index of them across families.) A family dated before the subject's
+// cut-off is stored revoked: the cut-off covers it even though
+// [Store.RevokeSubject] ran before it existed, and it stays revoked after
+// the cut-off is swept.
 func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.RefreshToken) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -231,10 +229,7 @@ func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.Re
 	if _, ok := s.families[f.ID]; ok {
 		return fmt.Errorf("memstore: family ID taken: %w", store.ErrExists)
 	}
-	if _, ok := s.tokens[first.ID]; ok {
-		return fmt.Errorf("memstore: token ID taken: %w", store.ErrExists)
-	}
-	fam := &family{Family: f, current: first.ID}
+	fam := &family{Family: f, current: clamp(first, f.ExpiresAt)}
 	if c, ok := s.subjectCut[f.Subject]; ok && f.CreatedAt.Before(c.at) {
 		fam.revoked = true
 	}
@@ -243,57 +238,51 @@ func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.Re
 		s.bySubject[f.Subject] = make(map[string]*family)
 	}
 	s.bySubject[f.Subject][f.ID] = fam
-	s.addToken(fam, first)
 	return nil
 }
 
-// addToken stores t in fam with its expiry clamped to the family's. The
-// caller holds s.mu and has checked that t.ID is free.
-func (s *Store) addToken(fam *family, t store.RefreshToken) store.RefreshToken {
-	if t.ExpiresAt.After(fam.ExpiresAt) {
-		t.ExpiresAt = fam.ExpiresAt
+// clamp returns t with its expiry no later than end.
+func clamp(t store.RefreshToken, end time.Time) store.RefreshToken {
+	if t.ExpiresAt.After(end) {
+		t.ExpiresAt = end
 	}
-	s.tokens[t.ID] = &token{RefreshToken: t}
-	fam.tokenIDs = append(fam.tokenIDs, t.ID)
 	return t
 }
 
 // Rotate consumes the token r.PresentedID and stores r.Next as the family's
 // current token, atomically, and returns the stored successor (its expiry
-// clamped to the family's). The checks run in this order:
+// clamped to the family's). The family keeps only its current token and
+// the ID of the one before it. The checks run in this order:
 //
-//  1. unknown token, or a token whose subject or family differs from
-//     r.Subject and r.FamilyID, or an unknown family: [store.ErrNotFound];
+//  1. unknown family, or a family of another subject: [store.ErrNotFound];
 //     nothing is created;
 //  2. revoked family, or a family created before a subject cut-off (the
 //     family is then marked revoked): [store.ErrRevoked];
 //  3. r.Now at or after the family's expiry: [store.ErrExpired];
-//  4. token already consumed: if r.Next is the family's current token and
-//     the token is the one the rotation to it consumed, this is a repeat
-//     of a successful rotation (a client resending after a lost reply):
-//     the stored successor is returned again and nothing changes. Else,
-//     if r.Grace > 0, the token is the one the family's last rotation
-//     consumed, and r.Now is at most r.Grace after that rotation, this is
-//     a retry: the family's current token is consumed and replaced by
-//     r.Next, and the window is not extended. Otherwise the family is
-//     revoked and the error wraps [store.ErrReused];
-//  5. r.Now at or after the token's expiry: [store.ErrExpired];
-//  6. the token is consumed and r.Next becomes the current token.
+//  4. the presented token is not the current one. If it is the previous
+//     one and r.Next is the current token, this is a repeat of the
+//     successful rotation (a client resending after a lost reply): the
+//     stored successor is returned again and nothing changes. Else, if
+//     r.Grace > 0, the token is the previous one and r.Now is at most
+//     r.Grace after the rotation that consumed it, this is a retry: the
+//     current token is replaced by r.Next, and the window is not
+//     extended. Any other token (an older one, or one a retry replaced)
+//     is reuse: the family is revoked and the error wraps
+//     [store.ErrReused];
+//  5. r.Now at or after the current token's expiry: [store.ErrExpired];
+//  6. the current token becomes the previous one and r.Next the current.
 //
-// r.Next must carry an ID and r's family and subject; a taken r.Next.ID
-// yields an error wrapping [store.ErrExists] and changes nothing.
+// r.Next must carry an ID and r's family and subject; an r.Next.ID equal
+// to the family's current or previous token yields an error wrapping
+// [store.ErrExists] and changes nothing.
 func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToken, error) {
 	if err := s.lock(ctx); err != nil {
 		return store.RefreshToken{}, err
 	}
 	defer s.mu.Unlock()
 
-	tok, ok := s.tokens[r.PresentedID]
-	if !ok || tok.Subject != r.Subject || tok.FamilyID != r.FamilyID {
-		return store.RefreshToken{}, fmt.Errorf("memstore: refresh token: %w", store.ErrNotFound)
-	}
 	fam, ok := s.families[r.FamilyID]
-	if !ok || fam.Subject != r.Subject {
+	if !ok || fam.Subject != r.Subject || r.PresentedID == "" {
 		return store.RefreshToken{}, fmt.Errorf("memstore: refresh family: %w", store.ErrNotFound)
 	}
 	if r.Next.ID == "" || r.Next.FamilyID != r.FamilyID || r.Next.Subject != r.Subject {
@@ -309,44 +298,37 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 	if !r.Now.Before(fam.ExpiresAt) {
 		return store.RefreshToken{}, fmt.Errorf("memstore: refresh family: %w", store.ErrExpired)
 	}
-	if tok.consumed {
-		if cur, ok := s.tokens[r.Next.ID]; ok && r.Next.ID == fam.current && tok.ID == fam.previous {
+	if r.PresentedID != fam.current.ID {
+		previous := fam.previous != "" && r.PresentedID == fam.previous
+		if previous && r.Next.ID == fam.current.ID {
 			// The very rotation that produced the current token.
-			return cur.RefreshToken, nil
+			return fam.current, nil
 		}
-		if r.Grace > 0 && tok.ID == fam.previous && r.Now.Sub(fam.rotatedAt) <= r.Grace {
-			return s.replaceCurrent(fam, r.Next)
+		if previous && r.Grace > 0 && r.Now.Sub(fam.rotatedAt) <= r.Grace {
+			if fam.taken(r.Next.ID) {
+				return store.RefreshToken{}, fmt.Errorf("memstore: successor token ID taken: %w", store.ErrExists)
+			}
+			fam.current = clamp(r.Next, fam.ExpiresAt)
+			return fam.current, nil
 		}
 		fam.revoked = true
 		return store.RefreshToken{}, fmt.Errorf("memstore: refresh family revoked: %w", store.ErrReused)
 	}
-	if !r.Now.Before(tok.ExpiresAt) {
+	if !r.Now.Before(fam.current.ExpiresAt) {
 		return store.RefreshToken{}, fmt.Errorf("memstore: refresh token: %w", store.ErrExpired)
 	}
-	if _, ok := s.tokens[r.Next.ID]; ok {
+	if fam.taken(r.Next.ID) {
 		return store.RefreshToken{}, fmt.Errorf("memstore: successor token ID taken: %w", store.ErrExists)
 	}
-	tok.consumed = true
-	next := s.addToken(fam, r.Next)
-	fam.previous = tok.ID
-	fam.current = next.ID
+	fam.previous = fam.current.ID
+	fam.current = clamp(r.Next, fam.ExpiresAt)
 	fam.rotatedAt = r.Now
-	return next, nil
+	return fam.current, nil
 }
 
-// replaceCurrent is a grace-window retry: it consumes fam's current token
-// and stores next in its place, leaving previous and rotatedAt as they are.
-// The caller holds s.mu.
-func (s *Store) replaceCurrent(fam *family, next store.RefreshToken) (store.RefreshToken, error) {
-	if _, ok := s.tokens[next.ID]; ok {
-		return store.RefreshToken{}, fmt.Errorf("memstore: successor token ID taken: %w", store.ErrExists)
-	}
-	if cur, ok := s.tokens[fam.current]; ok {
-		cur.consumed = true
-	}
-	stored := s.addToken(fam, next)
-	fam.current = stored.ID
-	return stored, nil
+// taken reports whether id names the family's current or previous token.
+func (f *family) taken(id string) bool {
+	return id == f.current.ID || (f.previous != "" && id == f.previous)
 }
 
 // RevokeFamily revokes the family familyID of subject. An unknown family,
@@ -443,8 +425,8 @@ func (s *Store) IsRevoked(ctx context.Context, t store.TokenRef) (bool, error) {
 // Sweep deletes state that expired strictly before now: denylist entries
 // past their until time, subject cut-offs past their keep time, and
 // families past their absolute expiry together with all their token
-// records. Token records of a live family are kept, consumed or not, since
-// reuse detection needs them. It deletes at most limit records (a family
+// records. A live family is kept whole, whatever its tokens' expiry, since
+// reuse detection needs it. It deletes at most limit records (a family
 // and its tokens count as one; 0 means [DefaultSweepLimit]) and returns how
 // many it deleted.
 func (s *Store) Sweep(ctx context.Context, now time.Time, limit int) (int, error) {
@@ -482,9 +464,6 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, limit int) (int, error
 			return n, nil
 		}
 		if fam.ExpiresAt.Before(now) {
-			for _, tid := range fam.tokenIDs {
-				delete(s.tokens, tid)
-			}
 			delete(s.families, id)
 			if subFams := s.bySubject[fam.Subject]; subFams != nil {
 				delete(subFams, id)
