@@ -33,7 +33,7 @@ type Store struct {
 
 	users      map[string]*store.User // by ID; values are private copies
 	usernames  map[string]string      // username → ID
-	families   map[string]*family // by family ID
+	families   map[string]*family     // by family ID
 	bySubject  map[string]map[string]*family
 	denylist   map[string]time.Time // access-token jti → until
 	subjectCut map[string]cutoff    // subject → cut-off

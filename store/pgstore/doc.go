@@ -16,8 +16,9 @@
 // # Schema
 //
 // All tables live in one schema ([Config.Schema], default "jwtkit"):
-// users, refresh_families, refresh_tokens, revoked_tokens,
-// subject_cutoffs, and schema_version, which records the applied steps.
+// users, refresh_families (one row per login session, of a fixed size
+// however often it rotates), revoked_tokens, subject_cutoffs, and
+// schema_version, which records the applied steps.
 // The steps are SQL files embedded in the binary (migrations/0001_init.sql,
 // …). [Store.Migrate] applies the pending ones, each in a transaction
 // under an advisory lock derived from the schema name, so instances that

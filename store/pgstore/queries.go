@@ -16,12 +16,12 @@ type queries struct {
 	setPassword    string
 	swapPassword   string
 
-	createFamily   string
-	lockFamily     string
-	tokenAndCutoff string
-	revokeFamily   string
-	rotate         string
-	graceRetry     string
+	createFamily string
+	lockFamily   string
+	cutoffOf     string
+	revokeFamily string
+	rotate       string
+	graceRetry   string
 
 	revokeToken       string
 	upsertCutoff      string
@@ -46,7 +46,6 @@ func buildQueries(schema string) queries {
 		"{versions}", pgx.Identifier{schema, "schema_version"}.Sanitize(),
 		"{users}", pgx.Identifier{schema, "users"}.Sanitize(),
 		"{families}", pgx.Identifier{schema, "refresh_families"}.Sanitize(),
-		"{tokens}", pgx.Identifier{schema, "refresh_tokens"}.Sanitize(),
 		"{denylist}", pgx.Identifier{schema, "revoked_tokens"}.Sanitize(),
 		"{cutoffs}", pgx.Identifier{schema, "subject_cutoffs"}.Sanitize(),
 	)
@@ -61,51 +60,35 @@ func buildQueries(schema string) queries {
 		// hash makes this one update no row.
 		swapPassword: r.Replace(`UPDATE {users} SET password_hash = $3 WHERE id = $1 AND password_hash = $2`),
 
-		// One statement: both rows or neither. The token's foreign key is
-		// checked at the end of the statement, when the family row exists.
 		// A family dated before its subject's cut-off is stored revoked,
 		// as RevokeSubject would have marked it had it existed then.
-		createFamily: r.Replace(`WITH f AS (
-				INSERT INTO {families} (id, subject, created_at, expires_at, current_token, revoked)
-				VALUES ($1, $2, $3, $4, $5,
-					EXISTS (SELECT 1 FROM {cutoffs} c WHERE c.subject = $2 AND c.cutoff > $3))
-				RETURNING id
-			)
-			INSERT INTO {tokens} (id, family_id, subject, issued_at, expires_at)
-			SELECT $5, f.id, $2, $6, $7 FROM f`),
+		// $1 id, $2 subject, $3 created, $4 expires, $5 first token,
+		// $6 its issued_at, $7 its expires_at.
+		createFamily: r.Replace(`INSERT INTO {families} (id, subject, created_at, expires_at,
+				current_token, current_issued_at, current_expires_at, revoked)
+			VALUES ($1, $2, $3, $4, $5, $6, $7,
+				EXISTS (SELECT 1 FROM {cutoffs} c WHERE c.subject = $2 AND c.cutoff > $3))`),
 
 		// Rotation step 1: lock the family row. Concurrent rotations of the
-		// family queue here; each then reads the token afresh.
+		// family queue here; each then reads the row as the previous one
+		// left it.
 		lockFamily: r.Replace(`SELECT subject, created_at, expires_at, revoked, current_token,
-				previous_token, rotated_at
+				current_issued_at, current_expires_at, previous_token, rotated_at
 			FROM {families} WHERE id = $1 FOR UPDATE`),
 		// Rotation step 2, a separate statement so that it reads with a
 		// snapshot taken after the lock was granted (READ COMMITTED).
-		tokenAndCutoff: r.Replace(`SELECT t.family_id, t.subject, t.expires_at, t.consumed,
-				(SELECT c.cutoff FROM {cutoffs} c WHERE c.subject = $2)
-			FROM (SELECT 1) AS one LEFT JOIN {tokens} t ON t.id = $1`),
+		cutoffOf: r.Replace(`SELECT (SELECT c.cutoff FROM {cutoffs} c WHERE c.subject = $1)`),
 		revokeFamily: r.Replace(`UPDATE {families} SET revoked = true
 			WHERE id = $1 AND subject = $2 AND NOT revoked`),
-		// $1 presented, $2 family, $3 next id, $4 subject, $5 issued_at,
-		// $6 expires_at, $7 now.
-		rotate: r.Replace(`WITH consumed AS (
-				UPDATE {tokens} SET consumed = true WHERE id = $1
-			), next AS (
-				INSERT INTO {tokens} (id, family_id, subject, issued_at, expires_at)
-				VALUES ($3, $2, $4, $5, $6)
-			)
-			UPDATE {families}
-			SET previous_token = $1, current_token = $3, rotated_at = $7
-			WHERE id = $2`),
-		// $1 current token, $2 family, $3 next id, $4 subject, $5 issued_at,
-		// $6 expires_at.
-		graceRetry: r.Replace(`WITH consumed AS (
-				UPDATE {tokens} SET consumed = true WHERE id = $1
-			), next AS (
-				INSERT INTO {tokens} (id, family_id, subject, issued_at, expires_at)
-				VALUES ($3, $2, $4, $5, $6)
-			)
-			UPDATE {families} SET current_token = $3 WHERE id = $2`),
+		// $1 family, $2 next id, $3 issued_at, $4 expires_at, $5 now.
+		rotate: r.Replace(`UPDATE {families}
+			SET previous_token = current_token, current_token = $2,
+				current_issued_at = $3, current_expires_at = $4, rotated_at = $5
+			WHERE id = $1`),
+		// $1 family, $2 next id, $3 issued_at, $4 expires_at.
+		graceRetry: r.Replace(`UPDATE {families}
+			SET current_token = $2, current_issued_at = $3, current_expires_at = $4
+			WHERE id = $1`),
 
 		revokeToken: r.Replace(`INSERT INTO {denylist} (jti_hash, expires_at) VALUES ($1, $2)
 			ON CONFLICT (jti_hash) DO UPDATE
@@ -126,10 +109,7 @@ func buildQueries(schema string) queries {
 
 		sweepDenylist: r.Replace(`DELETE FROM {denylist} WHERE ctid IN (
 				SELECT ctid FROM {denylist} WHERE expires_at < $1 LIMIT $2)`),
-		// A family goes with all its tokens, through the foreign key's ON
-		// DELETE CASCADE, so it counts once and is never left half-swept.
-		// Tokens of a live family stay, consumed or not: reuse detection
-		// looks for them.
+		// A family is one row, holding all its reuse-detection state.
 		sweepFamilies: r.Replace(`DELETE FROM {families} WHERE ctid IN (
 				SELECT ctid FROM {families} WHERE expires_at < $1 LIMIT $2)`),
 		// A cut-off revokes the families created before it; before it goes,

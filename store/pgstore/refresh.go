@@ -11,10 +11,10 @@ import (
 	"github.com/jwtkit/jwtkit/store"
 )
 
-// CreateFamily starts the family f with its first token. first.ExpiresAt
-// is clamped to f.ExpiresAt. Both rows are written by one statement. It
-// returns an error wrapping [store.ErrExists] if the family ID or the
-// token ID is taken (by any subject). A family dated before the subject's
+// CreateFamily starts the family f with its first token, in one row.
+// first.ExpiresAt is clamped to f.ExpiresAt. It returns an error wrapping
+// [store.ErrExists] if the family ID is taken (by any subject). A family
+// dated before the subject's
 // cut-off is stored revoked. (Rotation and [Store.IsRevoked] compare the
 // creation time with the cut-off anyway, which also covers a family
 // stored while [Store.RevokeSubject] runs.)
@@ -51,40 +51,35 @@ func checkFamily(op string, f store.Family, first store.RefreshToken) error {
 	return nil
 }
 
-// familyRow is the locked family as rotation sees it.
+// familyRow is the locked family as rotation sees it: all its
+// reuse-detection state.
 type familyRow struct {
-	subject   string
-	createdAt time.Time
-	expiresAt time.Time
-	revoked   bool
-	current   string
-	previous  *string
-	rotatedAt *time.Time
-}
-
-// tokenRow is the presented token and the subject's cut-off, read after
-// the family lock was granted.
-type tokenRow struct {
-	familyID  *string
-	subject   *string
-	expiresAt *time.Time
-	consumed  *bool
-	cutoff    *time.Time
+	subject    string
+	createdAt  time.Time
+	expiresAt  time.Time
+	revoked    bool
+	current    string
+	currentIat time.Time
+	currentExp time.Time
+	previous   *string
+	rotatedAt  *time.Time
 }
 
 // Rotate consumes the token r.PresentedID and stores r.Next, as
-// [store.RefreshTokens] describes. It runs one READ COMMITTED transaction
-// that first locks the family row (SELECT … FOR UPDATE) and only then
-// reads the token and the subject's cut-off, so concurrent rotations of a
-// family are serialised and each sees the previous one's outcome: of many
-// concurrent presentations of one token exactly one succeeds. Decisions use
-// r.Now, never the database clock.
+// [store.RefreshTokens] describes: the family row holds the current token
+// and the previous token's ID, and any other token naming the family is
+// reuse. It runs one READ COMMITTED transaction that first locks the
+// family row (SELECT … FOR UPDATE) and only then reads the subject's
+// cut-off, so concurrent rotations of a family are serialised and each
+// sees the previous one's outcome: of many concurrent presentations of one
+// token exactly one succeeds. Decisions use r.Now, never the database
+// clock.
 //
 // Repeating a rotation that committed (same presented token, same successor
 // ID, which the server generates per request) returns the successor again
 // instead of reporting reuse, so a retry after a lost reply is harmless.
 //
-// When the token was consumed and the grace window does not apply, or the
+// When the token is reused and the grace window does not apply, or the
 // family predates a subject cut-off, the family is marked revoked in the
 // same transaction and the error wraps [store.ErrReused] or
 // [store.ErrRevoked]. If the commit cannot be confirmed the error wraps
@@ -115,45 +110,40 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 		var (
 			fam    familyRow
 			famErr error
-			tok    tokenRow
+			cutoff *time.Time
 		)
 		b := &pgx.Batch{}
 		b.Queue(s.q.lockFamily, r.FamilyID).QueryRow(func(row pgx.Row) error {
 			famErr = row.Scan(&fam.subject, &fam.createdAt, &fam.expiresAt, &fam.revoked,
-				&fam.current, &fam.previous, &fam.rotatedAt)
+				&fam.current, &fam.currentIat, &fam.currentExp, &fam.previous, &fam.rotatedAt)
 			if errors.Is(famErr, pgx.ErrNoRows) {
-				return nil // decided below, after the token check
+				return nil // decided below
 			}
 			return famErr
 		})
-		b.Queue(s.q.tokenAndCutoff, r.PresentedID, r.Subject).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&tok.familyID, &tok.subject, &tok.expiresAt, &tok.consumed, &tok.cutoff)
+		b.Queue(s.q.cutoffOf, r.Subject).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&cutoff)
 		})
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return translate(ctx, op, err)
 		}
 
-		// 1. Unknown token, or one of another subject or family.
-		if tok.familyID == nil || *tok.familyID != r.FamilyID || *tok.subject != r.Subject {
-			outcome = store.ErrNotFound
-			return nil
-		}
-		// 2. Unknown family (or, defensively, one of another subject).
+		// 1. Unknown family, or one of another subject.
 		if famErr != nil || fam.subject != r.Subject {
 			outcome = store.ErrNotFound
 			return nil
 		}
-		// 3. Revoked family.
+		// 2. Revoked family.
 		if fam.revoked {
 			outcome = store.ErrRevoked
 			return nil
 		}
-		// 4. Family created before a subject-wide cut-off.
-		if tok.cutoff != nil && fam.createdAt.Before(*tok.cutoff) {
+		// 3. Family created before a subject-wide cut-off.
+		if cutoff != nil && fam.createdAt.Before(*cutoff) {
 			outcome = store.ErrRevoked
 			return s.revokeLocked(ctx, tx, op, r)
 		}
-		// 5. Family past its absolute expiry.
+		// 4. Family past its absolute expiry.
 		if !now.Before(fam.expiresAt) {
 			outcome = store.ErrExpired
 			return nil
@@ -165,18 +155,22 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 			IssuedAt:  trunc(r.Next.IssuedAt),
 			ExpiresAt: minTime(trunc(r.Next.ExpiresAt), fam.expiresAt),
 		}
-		// 6. Second presentation: a grace retry, or reuse.
-		if *tok.consumed {
-			if fam.current == next.ID && fam.previous != nil && *fam.previous == r.PresentedID {
+		isPrevious := fam.previous != nil && *fam.previous == r.PresentedID
+		taken := next.ID == fam.current || (fam.previous != nil && next.ID == *fam.previous)
+		// 5. Not the current token: an exact repeat, a grace retry, or reuse.
+		if r.PresentedID != fam.current {
+			if isPrevious && next.ID == fam.current {
 				// This very rotation already committed (a retry after a
 				// lost reply): answer as before.
+				next.IssuedAt, next.ExpiresAt = fam.currentIat, fam.currentExp
 				return nil
 			}
-			if r.Grace > 0 && fam.previous != nil && *fam.previous == r.PresentedID &&
-				fam.rotatedAt != nil && now.Sub(*fam.rotatedAt) <= r.Grace {
-				_, err := tx.Exec(ctx, s.q.graceRetry, fam.current, r.FamilyID,
-					next.ID, next.Subject, next.IssuedAt, next.ExpiresAt)
-				if err != nil {
+			if isPrevious && r.Grace > 0 && fam.rotatedAt != nil && now.Sub(*fam.rotatedAt) <= r.Grace {
+				if taken {
+					outcome = store.ErrExists
+					return nil
+				}
+				if _, err := tx.Exec(ctx, s.q.graceRetry, r.FamilyID, next.ID, next.IssuedAt, next.ExpiresAt); err != nil {
 					return translate(ctx, op, err)
 				}
 				return nil
@@ -184,15 +178,17 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 			outcome = store.ErrReused
 			return s.revokeLocked(ctx, tx, op, r)
 		}
-		// 7. Presented token past its own expiry.
-		if !now.Before(*tok.expiresAt) {
+		// 6. Current token past its own expiry.
+		if !now.Before(fam.currentExp) {
 			outcome = store.ErrExpired
 			return nil
 		}
-		// 8. Rotate.
-		_, err := tx.Exec(ctx, s.q.rotate, r.PresentedID, r.FamilyID,
-			next.ID, next.Subject, next.IssuedAt, next.ExpiresAt, now)
-		if err != nil {
+		if taken {
+			outcome = store.ErrExists
+			return nil
+		}
+		// 7. Rotate.
+		if _, err := tx.Exec(ctx, s.q.rotate, r.FamilyID, next.ID, next.IssuedAt, next.ExpiresAt, now); err != nil {
 			return translate(ctx, op, err)
 		}
 		return nil

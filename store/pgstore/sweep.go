@@ -10,14 +10,13 @@ import (
 // denylist entry, a subject cut-off, or a family together with all its
 // tokens, which counts once, as [store.Sweeper] specifies. In order:
 // denylist entries whose expiry passed; families past their absolute
-// expiry (their tokens go with them, by ON DELETE CASCADE); cut-offs past
+// expiry (a family is one row, its tokens included); cut-offs past
 // their retention, after marking the families they cover revoked (so a
 // family never outlives the cut-off that revoked it, even one stored after
-// the cut-off with an earlier creation time). Tokens of live families are
-// kept even when consumed or expired, because reuse detection needs them.
+// the cut-off with an earlier creation time). Live families are kept
+// whatever their tokens' expiry, because reuse detection needs them.
 // Each delete is a bounded statement (DELETE … WHERE ctid IN (SELECT …
-// LIMIT n)), so a sweep locks at most limit records (and the tokens of the
-// families among them); call it periodically, and again while it returns
+// LIMIT n)), so a sweep locks at most limit records; call it periodically, and again while it returns
 // limit.
 //
 // A revoked family stops counting against its access tokens once it is
