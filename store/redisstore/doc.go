@@ -15,8 +15,7 @@
 // a hash tag made of the first 22 base64url characters of the SHA-256 of
 // the subject, so that every script touches a single Redis Cluster slot:
 //
-//	<prefix>:{<tag>}:fam:<h(familyID)>   hash: created, exp, revoked, cur, prev, rot
-//	<prefix>:{<tag>}:tok:<h(tokenID)>    hash: fam, iat, exp, used
+//	<prefix>:{<tag>}:fam:<h(familyID)>   hash: created, exp, revoked, cur, curIat, curExp, prev, rot
 //	<prefix>:{<tag>}:cut                 string: the subject's cut-off
 //	<prefix>:{<tag>}:horizon             marker living as long as the subject's longest family
 //	<prefix>:jti:{<h(jti)>}              marker: a denylisted access token
@@ -25,12 +24,16 @@
 // h is the unpadded base64url SHA-256. Times are stored as integer
 // microseconds since the Unix epoch. The denylist is keyed by the jti
 // alone (a revoked jti is revoked whoever presents it), under its own tag.
+// A login session is one hash of a fixed size, however often it rotates:
+// the current token and the previous token's ID are all that reuse
+// detection needs (see [store.RefreshTokens]). Earlier releases also kept
+// a key per token (<prefix>:{<tag>}:tok:<h(tokenID)>); sessions stored
+// that way keep rotating, and those keys expire with their families.
 //
 // # Atomicity
 //
 // Each write is one Lua script (EVALSHA, falling back to EVAL) whose keys
-// are all passed in KEYS. [Store.Rotate] reads the token, the family and
-// the cut-off and writes the outcome in one script, so of many concurrent
+// are all passed in KEYS. [Store.Rotate] reads the family and the cut-off and writes the outcome in one script, so of many concurrent
 // presentations of a token exactly one succeeds, and a rotation racing
 // with [Store.RevokeFamily] or [Store.RevokeSubject] either completes
 // before the revocation (which then covers its new token) or sees it.
@@ -41,7 +44,7 @@
 // Every key lives for its record's lifetime plus a margin of six minutes:
 // [jwt.MaxLeeway], because a verifier still accepts an access token that
 // long after its exp and the records revoking it must outlive it, plus
-// one minute of clock skew. So family and token keys expire six minutes
+// one minute of clock skew. So family keys expire six minutes
 // after the family does; the denylist entry six minutes after its until;
 // the cut-off six minutes after at+maxAge, and never before the subject's
 // longest-lived family (the cut-off is what revokes families created

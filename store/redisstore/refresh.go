@@ -10,14 +10,14 @@ import (
 )
 
 // CreateFamily starts the family f with its first token, clamping
-// first.ExpiresAt to f.ExpiresAt. Both keys expire six minutes
-// ([jwt.MaxLeeway] plus one) after the family does, as the package
-// documentation describes. It
-// returns an error wrapping [store.ErrExists] when the family ID or the
-// token ID is already used by the same subject; IDs of different subjects
-// live in different cluster slots and are not compared (they are random,
-// so they do not collide in practice). A family dated before the
-// subject's cut-off is stored revoked.
+// first.ExpiresAt to f.ExpiresAt, in one hash that holds the whole
+// session's state. The key expires six minutes ([jwt.MaxLeeway] plus one)
+// after the family does, as the package documentation describes. It
+// returns an error wrapping [store.ErrExists] when the family ID is
+// already used by the same subject; IDs of different subjects live in
+// different cluster slots and are not compared (they are random, so they
+// do not collide in practice). A family dated before the subject's
+// cut-off is stored revoked.
 func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.RefreshToken) error {
 	const op = "create family"
 	if f.ID == "" || f.Subject == "" || first.ID == "" {
@@ -32,10 +32,9 @@ func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.Re
 		exp = f.ExpiresAt
 	}
 	k := s.subjectKeys(f.Subject)
-	famHash, tokHash := hashID(f.ID), hashID(first.ID)
 	v, err := s.run(ctx, op, createFamilyScript,
-		[]string{k.family(famHash), k.token(tokHash), k.cutoff(), k.horizon()},
-		micros(f.CreatedAt), micros(f.ExpiresAt), tokHash, famHash,
+		[]string{k.family(hashID(f.ID)), k.cutoff(), k.horizon()},
+		micros(f.CreatedAt), micros(f.ExpiresAt), hashID(first.ID),
 		micros(first.IssuedAt), micros(exp),
 		retention(f.ExpiresAt.Sub(f.CreatedAt), f.ExpiresAt))
 	if err != nil {
@@ -55,8 +54,10 @@ func (s *Store) CreateFamily(ctx context.Context, f store.Family, first store.Re
 }
 
 // Rotate consumes the token r.PresentedID and stores r.Next, as
-// [store.RefreshTokens] describes, in one Lua script: the decision and its
-// writes are atomic, so of many concurrent presentations of one token
+// [store.RefreshTokens] describes, in one Lua script over the family's
+// hash, which holds the current token and the previous token's ID (any
+// other token naming the family is reuse): the decision and its writes
+// are atomic, so of many concurrent presentations of one token
 // exactly one succeeds. The script also checks the subject's cut-off, so a
 // family created before a [Store.RevokeSubject] cut-off is revoked on its
 // next rotation without any key iteration. Decisions use r.Now, never the
@@ -79,8 +80,8 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 	k := s.subjectKeys(r.Subject)
 	famHash, presentedHash, nextHash := hashID(r.FamilyID), hashID(r.PresentedID), hashID(r.Next.ID)
 	v, err := s.run(ctx, op, rotateScript,
-		[]string{k.family(famHash), k.token(presentedHash), k.token(nextHash), k.cutoff()},
-		presentedHash, famHash, micros(r.Now), strconv.FormatInt(grace, 10),
+		[]string{k.family(famHash), k.cutoff(), k.token(presentedHash), k.token(nextHash)},
+		presentedHash, micros(r.Now), strconv.FormatInt(grace, 10),
 		nextHash, micros(r.Next.IssuedAt), micros(r.Next.ExpiresAt))
 	if err != nil {
 		return store.RefreshToken{}, err
