@@ -25,11 +25,15 @@
 //     returned users are copies.
 //   - Refresh: CreateFamily, rotation and its exact repeat, reuse
 //     grace window edges, revoked families,
-//     absolute lifetime, key injection (S-03), unknown tokens and
-//     mismatches fail closed.
+//     absolute lifetime, key injection (S-03), unknown families
+//     fail closed, and a token its family does not hold (older than the
+//     previous one, however many rotations ago) is reuse.
 //   - Revocations: subject cut-offs and rotation, including families
 //     stored after the cut-off but dated before it, the
 //     same-second iat rule, the denylist.
+//   - Logout: a revoked family alone ends the session (refresh and access
+//     tokens), and a repeated logout completes without touching the
+//     user's other sessions.
 //   - Concurrency: one winner among many concurrent refreshes, with and
 //     without grace window; reuse against rotation, revoke-all
 //     against rotation, logout against refresh (SECURITY.md §3).

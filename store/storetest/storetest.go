@@ -80,6 +80,7 @@ func RunWithOptions(t *testing.T, f Factory, o Options) {
 	t.Run("Users", s.testUsers)
 	t.Run("Refresh", s.testRefresh)
 	t.Run("Revocations", s.testRevocations)
+	t.Run("Logout", s.testLogout)
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("Sweep", s.testSweep)
 	t.Run("Durability", s.testDurability)
