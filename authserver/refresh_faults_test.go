@@ -26,6 +26,9 @@ type faultyStore struct {
 	op      string
 	applied bool
 	fired   atomic.Bool
+	// held, when set, receives the failed rotation instead of running
+	// it, so a test can deliver it late.
+	held chan store.Rotation
 }
 
 var errInjected = fmt.Errorf("injected fault: %w", store.ErrUnavailable)
@@ -39,7 +42,10 @@ func (s *faultyStore) Rotate(ctx context.Context, r store.Rotation) (store.Refre
 	if !s.fail("Rotate") {
 		return s.Store.Rotate(ctx, r)
 	}
-	if s.applied {
+	switch {
+	case s.held != nil:
+		s.held <- r
+	case s.applied:
 		if _, err := s.Store.Rotate(ctx, r); err != nil {
 			return store.RefreshToken{}, err
 		}
@@ -98,6 +104,25 @@ func TestRefreshRetryAfterLostResponseGetsAValidPair(t *testing.T) {
 	// The retry's refresh token is the live one and keeps rotating.
 	rt3 := mustTokens(t, refreshWith(h, rt2.RefreshToken))
 	checkResponse(t, get(mw, "/", "Bearer "+rt3.AccessToken), 200, "", "sub="+johnID+" user=-")
+}
+
+func TestRefreshRetryBeforeTheStalledRotationLandsKeepsTheSession(t *testing.T) {
+	// A stalled store answers nothing (503), the client's retry rotates,
+	// and then the store runs the first request after all: that late
+	// rotation changes nothing, and the retry's token stays live.
+	f := newFixture(t)
+	fs := &faultyStore{op: "Rotate", held: make(chan store.Rotation, 1)}
+	h, mw := f.faultyHandler(t, fs, nil)
+	rt1 := mustTokens(t, login(h, johnName, johnPassword))
+	checkResponse(t, refreshWith(h, rt1.RefreshToken), 503, "", bodyStoreDown)
+	rt2 := mustTokens(t, refreshWith(h, rt1.RefreshToken))
+
+	late := <-fs.held
+	if _, err := f.store.Rotate(t.Context(), late); !errors.Is(err, store.ErrSuperseded) {
+		t.Fatalf("the late rotation: %v, want ErrSuperseded", err)
+	}
+	checkResponse(t, get(mw, "/", "Bearer "+rt2.AccessToken), 200, "", "sub="+johnID+" user=-")
+	mustTokens(t, refreshWith(h, rt2.RefreshToken))
 }
 
 func TestRefreshRetryWhenRotationNeverRanGetsAValidPair(t *testing.T) {

@@ -941,6 +941,11 @@ func (h *TokenHandler) refreshGrant(r *http.Request, raw, scopeParam string, has
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrExpired):
 		h.cfg.Audit(ctx, AuditEvent{Kind: AuditRefreshFailure, Subject: claims.Subject, FamilyID: claims.FamilyID, ClientAddr: addr, Reason: reasonOf(err)})
 		return nil, errBadRefresh
+	case errors.Is(err, store.ErrSuperseded):
+		// A request the store received late, after the client's retry
+		// won: the client already holds the live token.
+		h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "jwtkit: late refresh superseded by a retry", slog.String("error", err.Error()))
+		return nil, errUnavailable
 	case err != nil:
 		h.cfg.Logger.LogAttrs(ctx, slog.LevelError, "jwtkit: refresh rotation failed", slog.String("error", err.Error()))
 		return nil, errUnavailable

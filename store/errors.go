@@ -16,6 +16,11 @@ var (
 	ErrRevoked = errors.New("store: revoked")
 	// ErrExpired reports a token or family past its expiry.
 	ErrExpired = errors.New("store: expired")
+	// ErrSuperseded reports a rotation older than the one that already
+	// consumed its token (its Now is before that rotation's): a request
+	// that a store stall delivered late, after the client's retry. Nothing
+	// changed; the family stays as the later rotation left it.
+	ErrSuperseded = errors.New("store: rotation superseded by a later one")
 	// ErrUnavailable reports that the backend could not answer (network,
 	// server down, timeout). The operation's outcome is unknown to the
 	// caller, who must fail closed. A cancelled or expired context also

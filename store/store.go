@@ -161,6 +161,11 @@ type RefreshTokens interface {
 	//     subject-wide revocation whose cut-off is later than the
 	//     family's creation);
 	//   - [ErrExpired]: the presented token or its family has expired;
+	//   - [ErrSuperseded]: the presented token is the previous one and
+	//     r.Now is before the rotation that consumed it: a request
+	//     delivered late, after a retry that won. Nothing changes, so the
+	//     retry's token stays live (only with a grace window; without one
+	//     this is reuse);
 	//   - [ErrUnavailable]: the backend could not answer; nothing is
 	//     known to have changed.
 	//

@@ -263,10 +263,12 @@ func clamp(t store.RefreshToken, end time.Time) store.RefreshToken {
 //     one and r.Next is the current token, this is a repeat of the
 //     successful rotation (a client resending after a lost reply): the
 //     stored successor is returned again and nothing changes. Else, if
-//     r.Grace > 0, the token is the previous one and r.Now is at most
-//     r.Grace after the rotation that consumed it, this is a retry: the
-//     current token is replaced by r.Next, and the window is not
-//     extended. Any other token (an older one, or one a retry replaced)
+//     r.Grace > 0 and the token is the previous one: if r.Now is before
+//     the rotation that consumed it, the request was delivered late,
+//     after a retry that won, and nothing changes
+//     ([store.ErrSuperseded]); if r.Now is at most r.Grace after that
+//     rotation, this is a retry: the current token is replaced by
+//     r.Next, and the window is not extended. Any other token (an older one, or one a retry replaced)
 //     is reuse: the family is revoked and the error wraps
 //     [store.ErrReused];
 //  5. r.Now at or after the current token's expiry: [store.ErrExpired];
@@ -303,6 +305,9 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 		if previous && r.Next.ID == fam.current.ID {
 			// The very rotation that produced the current token.
 			return fam.current, nil
+		}
+		if previous && r.Grace > 0 && r.Now.Before(fam.rotatedAt) {
+			return store.RefreshToken{}, fmt.Errorf("memstore: rotation older than the family's last: %w", store.ErrSuperseded)
 		}
 		if previous && r.Grace > 0 && r.Now.Sub(fam.rotatedAt) <= r.Grace {
 			if fam.taken(r.Next.ID) {

@@ -165,6 +165,11 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 				next.IssuedAt, next.ExpiresAt = fam.currentIat, fam.currentExp
 				return nil
 			}
+			if isPrevious && r.Grace > 0 && fam.rotatedAt != nil && now.Before(*fam.rotatedAt) {
+				// Delivered late, after a retry that won: change nothing.
+				outcome = store.ErrSuperseded
+				return nil
+			}
 			if isPrevious && r.Grace > 0 && fam.rotatedAt != nil && now.Sub(*fam.rotatedAt) <= r.Grace {
 				if taken {
 					outcome = store.ErrExists

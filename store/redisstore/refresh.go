@@ -119,6 +119,8 @@ func (s *Store) Rotate(ctx context.Context, r store.Rotation) (store.RefreshToke
 		}
 	case "exists":
 		sentinel = store.ErrExists
+	case "superseded":
+		sentinel = store.ErrSuperseded
 	}
 	if sentinel == nil {
 		return store.RefreshToken{}, fmt.Errorf("redisstore: %s: %w: unexpected reply %q", op, store.ErrUnavailable, res)

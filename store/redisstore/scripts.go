@@ -95,6 +95,10 @@ if fam[4] ~= ARGV[1] then
     end
   end
   local grace = tonumber(ARGV[3])
+  if isPrev and grace > 0 and fam[6] and now < tonumber(fam[6]) then
+    -- Delivered late (a stalled server), after a retry that won.
+    return {'superseded'}
+  end
   if isPrev and grace > 0 and fam[6] and now - tonumber(fam[6]) <= grace then
     if taken then
       return {'exists'}

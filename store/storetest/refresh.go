@@ -217,6 +217,26 @@ func (st *suite) testRefresh(t *testing.T) {
 		fx.wantRotateErr(rt3, t1.Add(4*time.Second), grace, store.ErrRevoked)
 	})
 
+	t.Run("R04_LateDeliveredRotationChangesNothing", func(t *testing.T) {
+		// A store that stalled runs a refresh after the client's retry
+		// (sent once the first request timed out) already rotated the
+		// token: the late one must not replace the retry's token, or the
+		// client's next refresh would be reuse.
+		fx := st.open(t, capRefresh, capRevocations)
+		const grace = time.Minute
+		_, rt1 := fx.defaultFamily()
+		late := rotation(rt1, fx.at(time.Second), grace)
+		retry := fx.mustRotateGrace(rt1, fx.at(6*time.Second), grace)
+		if _, err := fx.s.Refresh.Rotate(fx.ctx(), late); !errors.Is(err, store.ErrSuperseded) {
+			t.Fatalf("a rotation older than the family's last: %v, want ErrSuperseded", err)
+		}
+		fx.wantRevoked(accessRef(retry, fx.at(6*time.Second).Truncate(time.Second)), false)
+		rt3 := fx.mustRotateGrace(retry, fx.at(7*time.Second), grace)
+		// The late request's successor was never stored.
+		fx.wantRotateErr(late.Next, fx.at(8*time.Second), grace, store.ErrReused)
+		fx.wantRotateErr(rt3, fx.at(9*time.Second), grace, store.ErrRevoked)
+	})
+
 	t.Run("R04_GraceWindowDoesNotExtend", func(t *testing.T) {
 		fx := st.open(t, capRefresh)
 		const grace = 2 * time.Second

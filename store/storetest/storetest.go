@@ -320,7 +320,7 @@ func (fx *fixture) rel(t time.Time) string {
 }
 
 // sentinels are the errors of package store a caller tests for.
-var sentinels = []error{store.ErrNotFound, store.ErrExists, store.ErrReused, store.ErrRevoked, store.ErrExpired, store.ErrUnavailable}
+var sentinels = []error{store.ErrNotFound, store.ErrExists, store.ErrReused, store.ErrRevoked, store.ErrExpired, store.ErrSuperseded, store.ErrUnavailable}
 
 // isAny reports whether err matches one of targets.
 func isAny(err error, targets ...error) bool {
