@@ -182,7 +182,7 @@ func (f *feed) load(ctx context.Context, conn *pgx.Conn) ([]storeview.Record, er
 	return out, nil
 }
 
-// parseRecord decodes a trigger's payload (see migration 0002).
+// parseRecord decodes a trigger's payload (see migration 0002_change_feed).
 func parseRecord(payload string) (storeview.Record, error) {
 	var p struct {
 		K     string `json:"k"`
