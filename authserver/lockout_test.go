@@ -114,7 +114,7 @@ func TestTokenEndpoint_AttackerCannotLockOutAClientThatLoggedInBefore(t *testing
 	mustTokens(t, loginFrom(h, apiAddr, johnName, johnPassword, nil))
 
 	// The attacker fails until locked out, and keeps trying all day.
-	for range 24 * 60 / 20 {
+	for range 24 {
 		lockOut(t, h, attacker, johnName)
 		// A client that never logged in shares the attacker's locked
 		// budget...
@@ -125,7 +125,7 @@ func TestTokenEndpoint_AttackerCannotLockOutAClientThatLoggedInBefore(t *testing
 		// clients, goes through.
 		mustTokens(t, loginFrom(h, "192.0.2.99", johnName, johnPassword, device)) // a browser on the move
 		mustTokens(t, loginFrom(h, apiAddr, johnName, johnPassword, nil))
-		clk.Advance(20 * time.Minute) // the longest lockout
+		clk.Advance(time.Hour) // past the longest lockout (20 min)
 	}
 }
 
