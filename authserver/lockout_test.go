@@ -53,6 +53,24 @@ func lockOut(t *testing.T, h http.Handler, addr, username string) {
 	}
 }
 
+// throttledHandler returns a token handler on f whose in-memory throttle
+// and session clock (device cookies' expiries) run on the returned clock;
+// mod may adjust the rest of the config.
+func throttledHandler(t *testing.T, f *fixture, mod func(*authserver.TokenHandlerConfig)) (*authserver.TokenHandler, *jwttest.Clock) {
+	t.Helper()
+	clk := jwttest.NewClock(time.Now())
+	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
+		c.Guard, c.Now = guard, clk.Now
+		if mod != nil {
+			mod(c)
+		}
+	}), clk
+}
+
 // Without a Guard the token endpoint throttles with the in-memory
 // default; NoLoginGuard turns throttling off explicitly.
 func TestTokenEndpoint_ThrottlesLoginsByDefault(t *testing.T) {
@@ -90,13 +108,7 @@ var deviceKey = []byte("device-cookie-key-for-tests-only-32+bytes")
 func TestTokenEndpoint_AttackerCannotLockOutAClientThatLoggedInBefore(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	clk := jwttest.NewClock(time.Now())
-	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
-		c.Guard = guard
+	h, clk := throttledHandler(t, f, func(c *authserver.TokenHandlerConfig) {
 		c.DeviceCookie = &authserver.DeviceCookieConfig{Key: deviceKey}
 	})
 	const browserAddr, apiAddr, attacker = "203.0.113.10", "203.0.113.20", "198.51.100.66"
@@ -134,14 +146,7 @@ func TestTokenEndpoint_AttackerCannotLockOutAClientThatLoggedInBefore(t *testing
 func TestTokenEndpoint_DeviceCookieMustBeGenuine(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	clk := jwttest.NewClock(time.Now())
-	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
-		c.Guard = guard
-		c.Now = clk.Now
+	h, clk := throttledHandler(t, f, func(c *authserver.TokenHandlerConfig) {
 		c.DeviceCookie = &authserver.DeviceCookieConfig{Key: deviceKey, MaxAge: time.Hour}
 	})
 	johns := loginFrom(h, "203.0.113.10", johnName, johnPassword, nil).Result().Cookies()[0]
@@ -233,13 +238,7 @@ func TestTokenEndpoint_WarnsOnceAboutForwardingHeadersWithoutTrustedProxy(t *tes
 func TestTokenEndpoint_PasswordChangeRetiresDeviceCookies(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	clk := jwttest.NewClock(time.Now())
-	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) {
-		c.Guard = guard
+	h, clk := throttledHandler(t, f, func(c *authserver.TokenHandlerConfig) {
 		c.DeviceCookie = &authserver.DeviceCookieConfig{Key: deviceKey}
 	})
 	// The thief logs in with the password while it is still the old one.
@@ -268,12 +267,7 @@ func TestTokenEndpoint_PasswordChangeRetiresDeviceCookies(t *testing.T) {
 func TestRevokeAll_EndsTrustInTheAccountsAddresses(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	clk := jwttest.NewClock(time.Now())
-	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard = guard })
+	h, _ := throttledHandler(t, f, nil)
 	mustTokens(t, loginFrom(h, "198.51.100.20", johnName, johnPassword, nil))
 	lockOut(t, h, "192.0.2.66", johnName)
 	mustTokens(t, loginFrom(h, "198.51.100.20", johnName, johnPassword, nil)) // still trusted
@@ -291,12 +285,7 @@ func TestRevokeAll_EndsTrustInTheAccountsAddresses(t *testing.T) {
 func TestTokenEndpoint_CrossSiteGuessesCannotSpendTheUsersAddressTrust(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	clk := jwttest.NewClock(time.Now())
-	guard, err := throttle.New(throttle.Config{Policy: throttle.Policy{Now: clk.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Guard = guard })
+	h, _ := throttledHandler(t, f, nil)
 	const home = "203.0.113.10"
 	mustTokens(t, loginFrom(h, home, johnName, johnPassword, nil))
 	for i := 0; ; i++ {

@@ -1,27 +1,30 @@
 package authserver
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// DefaultGrace is the retry window of a refresh whose response was lost
+// defaultGrace is the retry window of a refresh whose response was lost
 // (TokenHandlerConfig.Grace). It is well above the default StoreTimeout
 // (2 s) plus a client's retry back-off, so a refresh caught by a stalled
 // store, a crash or a dropped connection can be retried, and short enough
 // that a stolen predecessor is only worth something while the legitimate
 // client has not refreshed again.
-const DefaultGrace = 30 * time.Second
+const defaultGrace = 30 * time.Second
 
 // The default RefreshLimit lets a session refresh 10 times back to back,
 // then once every 6 seconds: far above what a client refreshing before
 // its access token expires (or retrying a lost response) needs, and far
 // below a loop.
 const (
-	DefaultRefreshBurst = 10
-	DefaultRefreshEvery = 6 * time.Second
+	defaultRefreshBurst = 10
+	defaultRefreshEvery = 6 * time.Second
 )
 
 // maxLimitedFamilies bounds the memory of the refresh limiter: one small
@@ -33,29 +36,24 @@ const maxLimitedFamilies = 100_000
 // TokenHandler, so with n instances behind a balancer a session may
 // refresh up to n times as often.
 type RefreshLimit struct {
-	// Burst is the bucket size. Default: DefaultRefreshBurst.
+	// Burst is the bucket size. Default: 10.
 	Burst int
 	// Every is how long the bucket takes to regain one refresh.
-	// Default: DefaultRefreshEvery.
+	// Default: 6 s.
 	Every time.Duration
 	// Off turns the limit off. Default: false.
 	Off bool
 }
 
-// refreshLimiter holds the buckets. A family's bucket is its level and
-// the time it was last updated; a bucket that has refilled completely is
-// the same as none, so entries may be dropped when the table is full.
+// refreshLimiter holds a token bucket (golang.org/x/time/rate, as the
+// login throttle's address buckets) per family that refreshed recently.
 type refreshLimiter struct {
-	limit RefreshLimit
+	every rate.Limit
+	burst int
 	now   func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]bucket
-}
-
-type bucket struct {
-	level float64 // refreshes available
-	at    time.Time
+	buckets map[string]*rate.Limiter
 }
 
 // newRefreshLimiter returns nil when the limit is off.
@@ -66,13 +64,12 @@ func newRefreshLimiter(l RefreshLimit, now func() time.Time) (*refreshLimiter, e
 	if l.Burst < 0 || l.Every < 0 {
 		return nil, fmt.Errorf("%w: negative RefreshLimit", ErrConfig)
 	}
-	if l.Burst == 0 {
-		l.Burst = DefaultRefreshBurst
-	}
-	if l.Every == 0 {
-		l.Every = DefaultRefreshEvery
-	}
-	return &refreshLimiter{limit: l, now: now, buckets: make(map[string]bucket)}, nil
+	return &refreshLimiter{
+		every:   rate.Every(cmp.Or(l.Every, defaultRefreshEvery)),
+		burst:   cmp.Or(l.Burst, defaultRefreshBurst),
+		now:     now,
+		buckets: make(map[string]*rate.Limiter),
+	}, nil
 }
 
 // allow takes one refresh from the family's bucket, or reports how long
@@ -82,48 +79,41 @@ func (l *refreshLimiter) allow(subject, familyID string) (bool, time.Duration) {
 		return true, 0
 	}
 	now := l.now()
-	burst := float64(l.limit.Burst)
+	key := subject + "\x00" + familyID
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	key := subject + "\x00" + familyID
-	b, ok := l.buckets[key]
-	if !ok {
-		b = bucket{level: burst, at: now}
-	} else if d := now.Sub(b.at); d > 0 {
-		b.level = min(burst, b.level+float64(d)/float64(l.limit.Every))
-		b.at = now
+	lim := l.buckets[key]
+	if lim == nil {
+		if len(l.buckets) >= maxLimitedFamilies {
+			l.evict(now)
+		}
+		lim = rate.NewLimiter(l.every, l.burst)
+		l.buckets[key] = lim
 	}
-	if b.level < 1 {
-		wait := time.Duration((1 - b.level) * float64(l.limit.Every))
-		l.buckets[key] = b
-		return false, max(wait, time.Second)
+	r := lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, max(d, time.Second)
 	}
-	b.level--
-	if !ok && len(l.buckets) >= maxLimitedFamilies {
-		l.evict(now)
-	}
-	l.buckets[key] = b
 	return true, 0
 }
 
-// evict drops the buckets that have refilled (they equal no entry); if
-// none has, it drops one arbitrary bucket, which only gives that session
-// a fresh bucket. The caller holds l.mu.
+// evict makes room for an eighth of the table at once, so that a flood
+// of new sessions costs O(1) per insertion when amortised: first the
+// buckets that have refilled (they equal no entry), then arbitrary ones,
+// which only hands those sessions a fresh bucket. The caller holds l.mu.
 func (l *refreshLimiter) evict(now time.Time) {
-	full := time.Duration(l.limit.Burst) * l.limit.Every
-	dropped := false
-	for id, b := range l.buckets {
-		if now.Sub(b.at) >= full {
-			delete(l.buckets, id)
-			dropped = true
+	target := maxLimitedFamilies - maxLimitedFamilies/8
+	for k, lim := range l.buckets {
+		if lim.TokensAt(now) >= float64(l.burst) {
+			delete(l.buckets, k)
 		}
 	}
-	if dropped {
-		return
-	}
-	for id := range l.buckets {
-		delete(l.buckets, id)
-		return
+	for k := range l.buckets {
+		if len(l.buckets) <= target {
+			return
+		}
+		delete(l.buckets, k)
 	}
 }
 

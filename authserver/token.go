@@ -77,8 +77,10 @@ type TokenHandlerConfig struct {
 	// rotation, as long as the successor has not been used: the retry gets
 	// a fresh pair that replaces the unused successor, so there is never a
 	// second live branch. Once the successor has been presented, the old
-	// token is reuse and ends the session (RFC 9700 §4.14.2). Zero means
-	// DefaultGrace; at most one minute. Default: DefaultGrace.
+	// token is reuse and ends the session (RFC 9700 §4.14.2). At most
+	// one minute. Default: 30 s, well above StoreTimeout plus a client's
+	// retry back-off, and short enough that a stolen predecessor is worth
+	// something only until the client refreshes again.
 	Grace time.Duration
 	// NoGrace turns the retry window off: any second use of a refresh
 	// token is reuse and ends the session, so a refresh whose response
@@ -86,8 +88,8 @@ type TokenHandlerConfig struct {
 	NoGrace bool
 	// RefreshLimit bounds how often one session (refresh family) may
 	// refresh; a refresh over it gets 429 with Retry-After and leaves the
-	// session as it was. Default: DefaultRefreshBurst refreshes at once,
-	// then one per DefaultRefreshEvery.
+	// session as it was. Default: 10 refreshes at once, then one every
+	// 6 s.
 	RefreshLimit RefreshLimit
 	// RequireGrantType refuses password requests without grant_type.
 	// Default: false, so clients written for the FastAPI recipe, which
@@ -212,7 +214,7 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 	case cfg.NoGrace:
 		cfg.Grace = 0
 	case cfg.Grace == 0:
-		cfg.Grace = DefaultGrace
+		cfg.Grace = defaultGrace
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = defaultMaxBody

@@ -305,3 +305,9 @@ func TestNew_RefusesBadConfig(t *testing.T) {
 		t.Errorf("negative LockAfter: error %v, want throttle.ErrInvalidPolicy", err)
 	}
 }
+
+// The conformance suite's trust tests run only on guards that forget
+// trust; this one must.
+var _ interface {
+	ForgetTrust(ctx context.Context, username string) error
+} = (*Throttle)(nil)

@@ -118,3 +118,9 @@ func ExampleNew() {
 	// attempt 2: wrong password
 	// attempt 3: retry after 1s
 }
+
+// The conformance suite's trust tests run only on guards that forget
+// trust; this one must.
+var _ interface {
+	ForgetTrust(ctx context.Context, username string) error
+} = (*throttle.Throttle)(nil)

@@ -46,3 +46,8 @@
 // concern only the subjects revoked with RevokeSubject, during the
 // cut-off's lifetime. [Users] asks the store for users it does not hold.
 package storeview
+
+import "errors"
+
+// ErrConfig reports an invalid RevocationsConfig or UsersConfig.
+var ErrConfig = errors.New("storeview: invalid configuration")

@@ -2,7 +2,7 @@ package storeview
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jwtkit/jwtkit/store"
@@ -71,13 +71,13 @@ type cutoff struct{ at, until time.Time }
 // the store until its first full load completes.
 func NewRevocations(cfg RevocationsConfig) (*Revocations, error) {
 	if cfg.Store == nil {
-		return nil, errors.New("storeview: nil Store")
+		return nil, fmt.Errorf("%w: nil Store", ErrConfig)
 	}
 	if cfg.Feed == nil {
-		return nil, errors.New("storeview: nil Feed")
+		return nil, fmt.Errorf("%w: nil Feed", ErrConfig)
 	}
 	if cfg.MaxStaleness < 0 || cfg.MaxEntries < 0 {
-		return nil, errors.New("storeview: negative MaxStaleness or MaxEntries")
+		return nil, fmt.Errorf("%w: negative MaxStaleness or MaxEntries", ErrConfig)
 	}
 	r := &Revocations{direct: cfg.Store, maxEntries: cfg.MaxEntries}
 	if r.maxEntries == 0 {

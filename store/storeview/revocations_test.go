@@ -75,7 +75,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"negative staleness", storeview.RevocationsConfig{Store: ms, Feed: newFeed(), MaxStaleness: -1}},
 		{"negative entries", storeview.RevocationsConfig{Store: ms, Feed: newFeed(), MaxEntries: -1}},
 	} {
-		if _, err := storeview.NewRevocations(tc.cfg); err == nil {
+		if _, err := storeview.NewRevocations(tc.cfg); !errors.Is(err, storeview.ErrConfig) {
 			t.Errorf("%s: New succeeded", tc.name)
 		}
 	}

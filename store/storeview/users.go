@@ -3,7 +3,7 @@ package storeview
 import (
 	"container/list"
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jwtkit/jwtkit/store"
@@ -58,13 +58,13 @@ type cached struct {
 // NewUsers checks cfg and starts following the feed.
 func NewUsers(cfg UsersConfig) (*Users, error) {
 	if cfg.Store == nil {
-		return nil, errors.New("storeview: nil Store")
+		return nil, fmt.Errorf("%w: nil Store", ErrConfig)
 	}
 	if cfg.Feed == nil {
-		return nil, errors.New("storeview: nil Feed")
+		return nil, fmt.Errorf("%w: nil Feed", ErrConfig)
 	}
 	if cfg.MaxStaleness < 0 || cfg.Size < 0 {
-		return nil, errors.New("storeview: negative MaxStaleness or Size")
+		return nil, fmt.Errorf("%w: negative MaxStaleness or Size", ErrConfig)
 	}
 	u := &Users{direct: cfg.Store, size: cfg.Size}
 	if u.size == 0 {

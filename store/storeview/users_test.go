@@ -127,7 +127,7 @@ func TestNewUsersRejectsBadConfig(t *testing.T) {
 		{Store: memstore.New()},
 		{Store: memstore.New(), Feed: newFeed(), Size: -1},
 	} {
-		if _, err := storeview.NewUsers(cfg); err == nil {
+		if _, err := storeview.NewUsers(cfg); !errors.Is(err, storeview.ErrConfig) {
 			t.Errorf("NewUsers(%+v) succeeded", cfg)
 		}
 	}
