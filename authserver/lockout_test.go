@@ -13,7 +13,9 @@ import (
 
 	"github.com/jwtkit/jwtkit/authserver"
 	"github.com/jwtkit/jwtkit/authserver/throttle"
+	"github.com/jwtkit/jwtkit/jwt"
 	"github.com/jwtkit/jwtkit/jwt/jwttest"
+	"github.com/jwtkit/jwtkit/store"
 )
 
 // loginFrom posts a password login from addr, with the given cookies and
@@ -317,5 +319,21 @@ func TestTokenEndpoint_InsecureDeviceCookiesOnLoopbackOnly(t *testing.T) {
 		if got := len(rec.Result().Cookies()); rec.Code != http.StatusOK || got != want {
 			t.Errorf("Host %s: status %d, %d cookies, want 200 and %d", host, rec.Code, got, want)
 		}
+	}
+}
+
+// When the account cannot be read to forget its trusted addresses,
+// RevokeAll reports the failure, and the revocation it made stands: a
+// retry repeats both.
+func TestRevokeAll_UserStoreDownIsReportedAfterTheRevocation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	before := f.access(t, jwt.Grant{Subject: johnID, ID: "before-revoke-all"})
+	h := f.tokenHandler(t, func(c *authserver.TokenHandlerConfig) { c.Users = failingUsers{} })
+	if err := h.RevokeAll(t.Context(), johnID); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("RevokeAll with the user store down: %v, want ErrUnavailable", err)
+	}
+	if !revoked(t, f, before) {
+		t.Fatal("the token issued before RevokeAll is not revoked")
 	}
 }

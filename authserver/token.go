@@ -171,6 +171,11 @@ type TokenHandler struct {
 	cfg       TokenHandlerConfig
 	hashSlots chan struct{}
 	devices   *deviceCookies
+	// origins tells a browser's request for a page of another origin
+	// (Sec-Fetch-Site, else Origin against Host) from others. The token
+	// endpoint serves cross-origin clients; it only keeps such requests
+	// from the trust the guard places in the client's address.
+	origins *http.CrossOriginProtection
 	// proxyWarning warns once about forwarding headers when ClientAddr is
 	// the default; nil otherwise.
 	proxyWarning *sync.Once
@@ -262,7 +267,8 @@ func NewTokenHandler(cfg TokenHandlerConfig) (*TokenHandler, error) {
 		return nil, err
 	}
 	return &TokenHandler{cfg: cfg, hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), pause: pauseCtx,
-		devices: devices, proxyWarning: proxyWarning, cookies: cookies, refreshLimit: limiter}, nil
+		devices: devices, proxyWarning: proxyWarning, cookies: cookies, refreshLimit: limiter,
+		origins: http.NewCrossOriginProtection()}, nil
 }
 
 func pauseCtx(ctx context.Context, d time.Duration) {
@@ -513,7 +519,7 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 	addr := h.clientAddr(r)
 	ctx := r.Context()
 	device, deviceCred := h.devices.device(r, username)
-	crossOrigin := sameOrigin.Check(r) != nil
+	crossOrigin := h.origins.Check(r) != nil
 	attempt, oerr := h.beginAttempt(ctx, Login{Username: username, ClientAddr: addr, Device: device, CrossOrigin: crossOrigin})
 	if oerr != nil {
 		return nil, oerr
@@ -605,12 +611,6 @@ func (h *TokenHandler) passwordGrant(w http.ResponseWriter, r *http.Request, for
 	}
 	return resp, oerr
 }
-
-// sameOrigin tells a browser's request for a page of another origin
-// (Sec-Fetch-Site, else Origin against Host) from others. The token
-// endpoint serves cross-origin clients; it only keeps such requests from
-// the trust the guard places in the client's address.
-var sameOrigin = http.NewCrossOriginProtection()
 
 // forwardingHeaders are the headers reverse proxies add to name the
 // client.

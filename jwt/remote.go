@@ -241,30 +241,8 @@ func NewRemoteKeySet(cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
 // wrapClient copies c (or builds a client) and installs the redirect
 // policy.
 func (r *RemoteKeySet) wrapClient(c *http.Client) *http.Client {
-	var cl http.Client
-	if c != nil {
-		cl = *c
-	} else {
-		r.ownClient = true
-		if t, ok := http.DefaultTransport.(*http.Transport); ok {
-			cl.Transport = t.Clone()
-		}
-		cl.Timeout = r.timeout
-	}
-	next := cl.CheckRedirect
-	cl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= remoteMaxRedirects {
-			return fmt.Errorf("jwt: JWKS fetch: more than %d redirects", remoteMaxRedirects)
-		}
-		if remoteOrigin(req.URL) != r.origin {
-			return errors.New("jwt: JWKS fetch: redirect to another origin refused")
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		return nil
-	}
-	return &cl
+	r.ownClient = c == nil
+	return sameOriginClient(c, r.origin, r.timeout, "JWKS fetch")
 }
 
 // remoteOrigin returns scheme://host:port with the default port made

@@ -30,6 +30,13 @@ func TestWithCookieReadsTheAccessTokenUnderCSRFProtection(t *testing.T) {
 		" (token cache)": middleware.RequireBearer(f.verifier, middleware.WithCookie(accessCookie, csrfCookie, "https://app.example"), middleware.WithTokenCache(cache))(next),
 	}
 
+	// A signature that differs from the token's (its last two characters
+	// replaced; "AA" itself would leave one token in 4,096 unchanged).
+	badSig := tok[:len(tok)-2] + "AA"
+	if badSig == tok {
+		badSig = tok[:len(tok)-2] + "QA"
+	}
+
 	tests := []struct {
 		name    string
 		method  string
@@ -55,7 +62,7 @@ func TestWithCookieReadsTheAccessTokenUnderCSRFProtection(t *testing.T) {
 		{"header and a different cookie", http.MethodGet, "Bearer " + tok, []string{other}, "", "", "", http.StatusBadRequest},
 		{"two access cookies", http.MethodGet, "", []string{tok, other}, "", "", "", http.StatusBadRequest},
 		{"malformed cookie", http.MethodGet, "", []string{"not a token"}, "", "", "", http.StatusUnauthorized},
-		{"invalid cookie", http.MethodGet, "", []string{tok[:len(tok)-2] + "AA"}, "", "", "", http.StatusUnauthorized},
+		{"invalid cookie", http.MethodGet, "", []string{badSig}, "", "", "", http.StatusUnauthorized},
 		{"no credentials", http.MethodGet, "", nil, "", "", "", http.StatusUnauthorized},
 	}
 	for suffix, h := range handlers {

@@ -66,6 +66,16 @@ var backends = []struct {
 	}},
 }
 
+// onBackends runs test in parallel on a single Redis and on the cluster.
+func onBackends(t *testing.T, test func(t *testing.T, open func(t *testing.T) (redis.UniversalClient, string))) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, b.open)
+		})
+	}
+}
+
 func mustNew(t *testing.T, client redis.UniversalClient, prefix string, p throttle.Policy) *Throttle {
 	t.Helper()
 	th, err := New(client, Config{Prefix: prefix, Policy: p})
@@ -129,12 +139,7 @@ func waitOf(t *testing.T, g authserver.LoginGuard, user, addr string) time.Durat
 // text reaches a key.
 func TestThrottle_InstancesShareLockout_E14(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			testInstancesShareLockout_E14(t, b.open)
-		})
-	}
+	onBackends(t, testInstancesShareLockout_E14)
 }
 
 func testInstancesShareLockout_E14(t *testing.T, open func(t *testing.T) (redis.UniversalClient, string)) {
@@ -168,12 +173,7 @@ func testInstancesShareLockout_E14(t *testing.T, open func(t *testing.T) (redis.
 
 func TestThrottle_ConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			testConcurrentAttemptsOnTwoInstancesShareBudget_E14(t, b.open)
-		})
-	}
+	onBackends(t, testConcurrentAttemptsOnTwoInstancesShareBudget_E14)
 }
 
 func testConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T, open func(t *testing.T) (redis.UniversalClient, string)) {
@@ -202,12 +202,7 @@ func testConcurrentAttemptsOnTwoInstancesShareBudget_E14(t *testing.T, open func
 // nothing is left to remember.
 func TestThrottle_AccountKeyLifetime(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			testAccountKeyLifetime(t, b.open)
-		})
-	}
+	onBackends(t, testAccountKeyLifetime)
 }
 
 func testAccountKeyLifetime(t *testing.T, open func(t *testing.T) (redis.UniversalClient, string)) {
